@@ -1,0 +1,85 @@
+# Ruche — the two commands that matter: `make demo` and `make test`.
+# Both install what is missing (as root, from Debian's packages and the Go
+# module proxy) before they build.
+
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/ruche-box/ruche/cmd/ruche/cli.version=$(VERSION)
+BIN := bin
+
+# Debian packages the tests use: systemd-analyze (calendar golden tests).
+# Later issues add php-fpm, dokuwiki, postfix, restic, chromium here.
+TEST_PACKAGES := systemd ca-certificates git
+DEMO_PACKAGES := ca-certificates
+
+.PHONY: all build ruche deps test-deps demo-deps demo test test-short lint bench fuzz clean
+
+all: build
+
+ruche: $(BIN)/ruche
+$(BIN)/ruche: $(shell find cmd provision services backup templates -name '*.go' -o -name '*.html' -o -name '*.sql' -o -name '*.css' 2>/dev/null) go.mod go.sum
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/ruche
+
+# Static binaries for both architectures the box runs on.
+build:
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ruche-linux-amd64 ./cmd/ruche
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ruche-linux-arm64 ./cmd/ruche
+
+# apt-get only what is missing; never start services on a host whose PID 1
+# is not systemd (policy-rc.d).
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "run as root to install:$$missing" >&2; exit 1; fi; \
+		[ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps:
+	@command -v $(GO) >/dev/null || { echo "Go 1.26 is needed at /usr/local/go" >&2; exit 1; }
+	$(GO) mod download
+
+test-deps: deps
+	$(call apt_install,$(TEST_PACKAGES))
+
+demo-deps: deps
+	$(call apt_install,$(DEMO_PACKAGES))
+
+# The box on docs/examples/demo.yaml under .demo, in the foreground.
+demo: demo-deps $(BIN)/ruche
+	@mkdir -p .demo/etc/ruche/secrets && chmod 700 .demo/etc/ruche/secrets
+	@for s in restic smtp-relay; do f=.demo/etc/ruche/secrets/$$s; \
+		[ -s $$f ] || (umask 077; head -c 24 /dev/urandom | base64 > $$f); done
+	$(BIN)/ruche up docs/examples/demo.yaml --root .demo
+
+test: test-deps lint
+	$(GO) test -count=1 -timeout 25m ./...
+
+test-short: deps
+	$(GO) test -short -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Benchmarks; the table goes to docs/benchmarks.md.
+BENCH_APPLY := $(GO) test -run '^$$' -bench 'Apply500' -benchmem -count 5 ./provision/
+bench: deps
+	@mkdir -p $(BIN)
+	$(BENCH_APPLY) | tee $(BIN)/bench-apply.txt
+	$(GO) run ./cmd/benchdoc -in $(BIN)/bench-apply.txt -section apply \
+		-title "Apply: 500 sites from scratch, and a no-op re-apply" \
+		-command "make bench   (go test -bench Apply500 -benchmem -count 5 ./provision/)"
+
+FUZZTIME ?= 10m
+fuzz: deps
+	$(GO) test ./provision -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
+
+clean:
+	rm -rf $(BIN) .demo

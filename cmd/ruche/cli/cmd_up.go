@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+)
+
+type upOptions struct {
+	HTTP   string
+	SMTP   string
+	Author string
+}
+
+func newUpCommand(g *globalOptions) *cobra.Command {
+	opts := upOptions{}
+	cmd := &cobra.Command{
+		Use:   "up PACK",
+		Short: "Apply the pack, then supervise and serve in the foreground",
+		Long: `Apply the pack, then run the box in the foreground: the embedded web server
+(sites, panel, /healthz, /metrics), the supervised services, the control
+socket other commands use. The pack file is watched: editing it re-applies.
+SIGHUP re-applies the live pack; SIGTERM or SIGINT stop everything cleanly.
+
+With --root /, HTTP is served on :80 and SMTP on :25; with another root on
+127.0.0.1:8080 and 127.0.0.1:2525, and every name also answers under
+.localhost (panel.localhost, <site>.localhost).`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runUp(cmd.Context(), g, opts, args[0])
+		},
+	}
+	cmd.Flags().StringVar(&opts.HTTP, "http", "", "HTTP listen address (default :80 with --root /, else 127.0.0.1:8080)")
+	cmd.Flags().StringVar(&opts.SMTP, "smtp", "", "SMTP listen address for the mail service (default :25 with --root /, else 127.0.0.1:2525)")
+	cmd.Flags().StringVar(&opts.Author, "author", defaultAuthor(), "who applies, for the revision log")
+	return cmd
+}
+
+// listenDefaults are the addresses of DESIGN.md: the real ports on a box,
+// loopback high ports under any other root.
+func listenDefaults(root string, opts *upOptions) {
+	onBox := root == "/"
+	if opts.HTTP == "" {
+		opts.HTTP = "127.0.0.1:8080"
+		if onBox {
+			opts.HTTP = ":80"
+		}
+	}
+	if opts.SMTP == "" {
+		opts.SMTP = "127.0.0.1:2525"
+		if onBox {
+			opts.SMTP = ":25"
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ruche-box/ruche/provision"
+)
+
+// While `ruche up` runs, other commands talk to it over a Unix socket
+// (<root>/run/ruche/control.sock, mode 0600: root only) so that it is the
+// one that applies and reloads what it supervises. The protocol is HTTP with
+// JSON bodies; it is internal to this binary.
+
+// controlApply asks the daemon to apply a pack.
+type controlApply struct {
+	File   string `json:"file"`
+	Pack   []byte `json:"pack"`
+	Author string `json:"author"`
+	Note   string `json:"note,omitempty"`
+	Lang   string `json:"lang"`
+}
+
+// controlOutput is what a command run by the daemon printed, and its code.
+type controlOutput struct {
+	Stdout string `json:"stdout"`
+	Stderr string `json:"stderr"`
+	Code   int    `json:"code"`
+}
+
+type controlClient struct {
+	http *http.Client
+}
+
+// dialDaemon returns a client when a daemon answers on root's control
+// socket, nil when none runs (a stale socket file is not a daemon).
+func dialDaemon(root string) *controlClient {
+	sock := filepath.Join(root, provision.ControlSocket)
+	if _, err := os.Stat(sock); err != nil {
+		return nil
+	}
+	conn, err := net.DialTimeout("unix", sock, time.Second)
+	if err != nil {
+		return nil
+	}
+	conn.Close()
+	return &controlClient{http: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}}
+}
+
+func (c *controlClient) apply(ctx context.Context, req controlApply) (controlOutput, int, error) {
+	var out controlOutput
+	body, err := json.Marshal(req)
+	if err != nil {
+		return out, 0, err
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://ruche/apply", bytes.NewReader(body))
+	if err != nil {
+		return out, 0, err
+	}
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return out, 0, fmt.Errorf("control socket: %w", err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return out, 0, fmt.Errorf("control socket: %w", err)
+	}
+	return out, out.Code, nil
+}

@@ -1,0 +1,432 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/ruche-box/ruche/provision"
+	"github.com/ruche-box/ruche/provision/i18n"
+	"github.com/ruche-box/ruche/provision/store"
+	"github.com/ruche-box/ruche/services/panel"
+	"github.com/ruche-box/ruche/services/supervisor/execsup"
+	"github.com/ruche-box/ruche/services/web"
+)
+
+// daemon is `ruche up`: the engine, the web server, the supervisor and the
+// control socket, wired together. It is the only writer while it runs:
+// other commands ask it through the control socket.
+type daemon struct {
+	g       *globalOptions
+	opts    upOptions
+	root    string
+	log     *slog.Logger
+	db      *store.DB
+	engine  *provision.Engine
+	sup     *execsup.Supervisor
+	web     *web.Server
+	metrics *metrics
+
+	mu         sync.Mutex // one apply at a time inside the daemon
+	pack       *provision.Pack
+	raw        []byte
+	desired    *provision.Desired
+	applyErr   error // the last apply's failure, for /healthz
+	services   []provision.ServiceSpec
+	lastResult *provision.Result
+}
+
+var (
+	msgUpReady = i18n.M{
+		FR: "Ruche tourne pour « %s ». Panneau : %s",
+		EN: "Ruche runs for %q. Panel: %s",
+	}
+	msgUpSite    = i18n.M{FR: "  site %s : %s", EN: "  site %s: %s"}
+	msgUpStop    = i18n.M{FR: "Ctrl+C pour arrêter.", EN: "Ctrl+C to stop."}
+	msgUpRunning = i18n.M{
+		FR: "ruche up tourne déjà pour %s (socket %s)",
+		EN: "ruche up already runs for %s (socket %s)",
+	}
+	msgInvalidLive = i18n.M{
+		FR: "le pack modifié est invalide ; la box garde la révision en cours",
+		EN: "the edited pack is invalid; the box keeps the running revision",
+	}
+)
+
+func runUp(ctx context.Context, g *globalOptions, opts upOptions, file string) error {
+	p, raw, err := g.loadPack(file)
+	if err != nil {
+		return err
+	}
+	root, err := g.absRoot()
+	if err != nil {
+		return err
+	}
+	listenDefaults(root, &opts)
+	if dialDaemon(root) != nil {
+		return i18n.Errorf(msgUpRunning, root, filepath.Join(root, provision.ControlSocket))
+	}
+	log := slog.New(slog.NewTextHandler(g.streams.Err, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	d := &daemon{g: g, opts: opts, root: root, log: log.With("component", "daemon")}
+	return d.run(ctx, p, raw, log)
+}
+
+func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *slog.Logger) (err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	if d.db, err = openStore(ctx, d.root); err != nil {
+		return err
+	}
+	defer d.db.Close()
+	d.metrics = newMetrics()
+	d.sup = execsup.New(d.root, log, execsup.OnRestart(d.metrics.serviceRestarted))
+	d.metrics.watchServices(d.sup)
+	d.web = web.NewServer(log.With("component", "web"))
+	d.engine = newEngine(d.root, d.db)
+	d.engine.Logger = log.With("component", "engine")
+	d.engine.Reloader = d
+
+	web.Handle(web.PanelHandler, panel.New(panel.Options{
+		Lang:            d.lang,
+		AssociationName: d.associationName,
+		Health:          d.health,
+		Gatherer:        d.metrics.registry,
+		Version:         Version(),
+	}))
+
+	// First apply, then bring up whatever is not yet running: an apply
+	// with 0 changes reloads nothing, but at start nothing runs yet.
+	if err := d.apply(ctx, p, raw, d.opts.Author, "up"); err != nil {
+		return d.g.reportPackErrors(err, p)
+	}
+	if err := d.start(ctx); err != nil {
+		d.shutdown()
+		return err
+	}
+	defer d.shutdown()
+
+	ctl, err := d.serveControl(ctx)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
+	d.printURLs()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	changed := d.watchPack(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			d.log.Info("stopping")
+			return nil
+		case <-hup:
+			d.log.Info("SIGHUP: applying the live pack again")
+			d.reapplyLive(ctx, "SIGHUP", true)
+		case <-changed:
+			d.reapplyLive(ctx, "file-watch", false)
+		}
+	}
+}
+
+// apply runs the engine under the daemon's lock and records the outcome.
+func (d *daemon) apply(ctx context.Context, p *provision.Pack, raw []byte, author, note string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	res, err := d.engine.Apply(ctx, p, raw, provision.ApplyOptions{Author: author, Note: note})
+	d.metrics.applied(err, res)
+	if err != nil {
+		d.applyErr = err
+		d.log.Error("apply failed", "err", err)
+		return err
+	}
+	d.applyErr = nil
+	d.pack, d.raw, d.desired = p, raw, res.Desired
+	d.lastResult = res
+	return nil
+}
+
+// start loads the web server and the services of the desired state.
+func (d *daemon) start(ctx context.Context) error {
+	if err := d.loadWeb(d.desired); err != nil {
+		return err
+	}
+	d.services = d.desired.Services
+	return d.sup.Ensure(ctx, d.desired.Services)
+}
+
+// Reload is the engine's Reloader: apply calls it with the services whose
+// files changed.
+func (d *daemon) Reload(ctx context.Context, desired *provision.Desired, services []string) error {
+	if slices.Contains(services, web.Service) {
+		if err := d.loadWeb(desired); err != nil {
+			return err
+		}
+	}
+	// New or changed services are (re)started by Ensure; the others whose
+	// files changed are told to reread them.
+	fresh := map[string]bool{}
+	for _, s := range desired.Services {
+		if i := slices.IndexFunc(d.services, func(o provision.ServiceSpec) bool { return o.Name == s.Name }); i < 0 || !specEqual(d.services[i], s) {
+			fresh[s.Name] = true
+		}
+	}
+	if err := d.sup.Ensure(ctx, desired.Services); err != nil {
+		return err
+	}
+	d.services = desired.Services
+	for _, name := range services {
+		if name == web.Service || fresh[name] {
+			continue
+		}
+		if slices.ContainsFunc(desired.Services, func(s provision.ServiceSpec) bool { return s.Name == name }) {
+			if err := d.sup.Reload(ctx, name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func specEqual(a, b provision.ServiceSpec) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
+// loadWeb gives the embedded Caddy the rendered configuration.
+func (d *daemon) loadWeb(desired *provision.Desired) error {
+	for _, f := range desired.Files {
+		if f.Path == web.ConfigPath {
+			return d.web.Load(f.Content, []string{d.opts.HTTP})
+		}
+	}
+	return fmt.Errorf("render produced no %s", web.ConfigPath)
+}
+
+func (d *daemon) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := d.web.Stop(); err != nil {
+		d.log.Warn("web server stop", "err", err)
+	}
+	if err := d.sup.Shutdown(ctx); err != nil {
+		d.log.Warn("supervisor shutdown", "err", err)
+	}
+	d.log.Info("stopped")
+}
+
+// reapplyLive reads the live pack again (after SIGHUP or an edit of the
+// file) and applies it. An invalid edit is reported and the box keeps
+// running what it has.
+func (d *daemon) reapplyLive(ctx context.Context, author string, force bool) {
+	live := filepath.Join(d.root, provision.PackPath)
+	raw, err := os.ReadFile(live)
+	if err != nil {
+		d.log.Error("read live pack", "err", err)
+		return
+	}
+	d.mu.Lock()
+	same := bytes.Equal(raw, d.raw)
+	d.mu.Unlock()
+	if same && !force {
+		return // our own write of the live pack
+	}
+	p, err := provision.Load(live, raw)
+	if err != nil {
+		d.log.Error(msgInvalidLive.In(d.lang()), "errors", i18n.Localize(err, d.lang()))
+		return
+	}
+	if err := d.apply(ctx, p, raw, author, ""); err != nil {
+		return
+	}
+	if force {
+		if err := d.start(ctx); err != nil {
+			d.log.Error("reload", "err", err)
+		}
+	}
+}
+
+// watchPack signals when the live pack file changes. Editors replace files
+// in many ways (rename over, truncate and write), so the folder is watched
+// and events for the file are debounced.
+func (d *daemon) watchPack(ctx context.Context) <-chan struct{} {
+	out := make(chan struct{}, 1)
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		d.log.Warn("pack file not watched", "err", err)
+		return out
+	}
+	live := filepath.Join(d.root, provision.PackPath)
+	if err := w.Add(filepath.Dir(live)); err != nil {
+		d.log.Warn("pack file not watched", "err", err)
+		w.Close()
+		return out
+	}
+	go func() {
+		defer w.Close()
+		var timer <-chan time.Time
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-w.Events:
+				if !ok {
+					return
+				}
+				if ev.Name == live && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
+					timer = time.After(300 * time.Millisecond)
+				}
+			case err, ok := <-w.Errors:
+				if !ok {
+					return
+				}
+				d.log.Warn("pack watch", "err", err)
+			case <-timer:
+				timer = nil
+				select {
+				case out <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// serveControl answers the other commands on the control socket.
+func (d *daemon) serveControl(ctx context.Context) (net.Listener, error) {
+	sock := filepath.Join(d.root, provision.ControlSocket)
+	if err := os.MkdirAll(filepath.Dir(sock), 0o755); err != nil {
+		return nil, err
+	}
+	_ = os.Remove(sock) // stale: runUp checked that no daemon answers on it
+	old := syscall.Umask(0o177)
+	l, err := net.Listen("unix", sock)
+	syscall.Umask(old)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /apply", func(w http.ResponseWriter, r *http.Request) {
+		var req controlApply
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, d.controlApply(r.Context(), req))
+	})
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, map[string]any{"services": d.sup.Status(), "health": d.health()})
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	return l, nil
+}
+
+// controlApply applies a pack sent by `ruche apply` and returns what the
+// command would have printed.
+func (d *daemon) controlApply(ctx context.Context, req controlApply) controlOutput {
+	lang := i18n.Parse(req.Lang)
+	var out, errOut bytes.Buffer
+	p, err := provision.Load(req.File, req.Pack)
+	if err != nil {
+		fmt.Fprintln(&errOut, i18n.Localize(err, lang))
+		return controlOutput{Stderr: errOut.String(), Code: ExitFailed}
+	}
+	if err := d.apply(ctx, p, req.Pack, req.Author, req.Note); err != nil {
+		code := exitCode(err)
+		if errors.Is(err, provision.ErrLocked) {
+			fmt.Fprintln(&errOut, "ruche: "+msgLocked.In(lang))
+		} else {
+			fmt.Fprintln(&errOut, "ruche: "+i18n.Localize(err, lang))
+		}
+		return controlOutput{Stderr: errOut.String(), Code: code}
+	}
+	d.mu.Lock()
+	res := d.lastResult
+	d.mu.Unlock()
+	provision.WriteChanges(&out, res.Changes, lang, false)
+	return controlOutput{Stdout: out.String(), Code: ExitOK}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+func (d *daemon) lang() i18n.Lang {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.g.lang(d.pack)
+}
+
+func (d *daemon) associationName() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.pack == nil {
+		return ""
+	}
+	return d.pack.Association.Name
+}
+
+// health is what /healthz reports: the last apply and every service.
+func (d *daemon) health() panel.Health {
+	h := panel.Health{Checks: map[string]panel.Check{}}
+	d.mu.Lock()
+	applyErr := d.applyErr
+	d.mu.Unlock()
+	if applyErr != nil {
+		h.Checks["apply"] = panel.Check{OK: false, Message: i18n.Localize(applyErr, d.lang())}
+	} else {
+		h.Checks["apply"] = panel.Check{OK: true}
+	}
+	for _, s := range d.sup.Status() {
+		h.Checks["service:"+s.Name] = panel.Check{OK: s.State == provision.StateRunning, Message: string(s.State)}
+	}
+	return h
+}
+
+// printURLs tells the person who started the box where to find it.
+func (d *daemon) printURLs() {
+	lang := d.lang()
+	port := ""
+	if _, p, err := net.SplitHostPort(d.opts.HTTP); err == nil && p != "80" {
+		port = ":" + p
+	}
+	suffix := d.pack.Box.Hostname + ".local"
+	panelHost := suffix
+	if d.root != "/" {
+		panelHost = "panel.localhost"
+	}
+	w := d.g.streams.Out
+	printf(w, lang, msgUpReady, d.pack.Association.Name, "http://"+panelHost+port+"/")
+	for _, s := range d.pack.Sites {
+		host := s.Name + "-" + suffix
+		if d.root != "/" {
+			host = s.Name + ".localhost"
+		}
+		printf(w, lang, msgUpSite, s.Name, "http://"+host+port+"/")
+	}
+	printf(w, lang, msgUpStop)
+}

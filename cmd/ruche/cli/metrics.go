@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ruche-box/ruche/provision"
+)
+
+// metrics are the daemon's Prometheus metrics, namespace ruche_. Every
+// periodic job has a last-success timestamp so that an alert can say "no
+// successful apply (or backup) for N hours".
+type metrics struct {
+	registry         *prometheus.Registry
+	applyLastSuccess prometheus.Gauge
+	applyTotal       *prometheus.CounterVec
+	applyLastChanges prometheus.Gauge
+	serviceRestarts  *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		applyLastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "ruche", Name: "apply_last_success_timestamp_seconds",
+			Help: "Unix time of the last successful apply.",
+		}),
+		applyTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "ruche", Name: "apply_total",
+			Help: "Applies run by the daemon, by result (ok, failed).",
+		}, []string{"result"}),
+		applyLastChanges: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "ruche", Name: "apply_last_changes",
+			Help: "Number of changes made by the last successful apply.",
+		}),
+		serviceRestarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "ruche", Name: "service_restarts_total",
+			Help: "Restarts of a supervised service after it crashed.",
+		}, []string{"service"}),
+	}
+	m.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "ruche"}),
+		m.applyLastSuccess, m.applyTotal, m.applyLastChanges, m.serviceRestarts,
+	)
+	return m
+}
+
+func (m *metrics) applied(err error, res *provision.Result) {
+	if err != nil {
+		m.applyTotal.WithLabelValues("failed").Inc()
+		return
+	}
+	m.applyTotal.WithLabelValues("ok").Inc()
+	m.applyLastSuccess.Set(float64(time.Now().UnixNano()) / 1e9)
+	m.applyLastChanges.Set(float64(provision.CountChanges(res.Changes)))
+}
+
+func (m *metrics) serviceRestarted(name string) {
+	m.serviceRestarts.WithLabelValues(name).Inc()
+}
+
+// watchServices exports each supervised service's state as ruche_service_up.
+func (m *metrics) watchServices(sup provision.Supervisor) {
+	m.registry.MustRegister(&serviceCollector{sup: sup, desc: prometheus.NewDesc(
+		"ruche_service_up", "1 when the supervised service is running.", []string{"service", "state"}, nil)})
+}
+
+type serviceCollector struct {
+	sup  provision.Supervisor
+	desc *prometheus.Desc
+}
+
+func (c *serviceCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *serviceCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.sup.Status() {
+		up := 0.0
+		if s.State == provision.StateRunning {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, up, s.Name, string(s.State))
+	}
+}

@@ -1,0 +1,16 @@
+package provision
+
+// Paths of the box, relative to the root ("/" on a box, --root elsewhere).
+// Every file Ruche reads or writes is named here or derived from these.
+const (
+	PackPath      = "etc/ruche/pack.yaml" // the live pack
+	SecretsDir    = "etc/ruche/secrets"   // one file per secret, 0600
+	StateDir      = "var/lib/ruche"       // the box's own state
+	ManifestPath  = "var/lib/ruche/manifest.json"
+	RevisionsDir  = "var/lib/ruche/revisions" // NNNNNN.yaml + NNNNNN.json
+	RemovedDir    = "var/lib/ruche/removed"   // what users made, moved aside
+	DBPath        = "var/lib/ruche/ruche.db"  // panel database (SQLite)
+	RunDir        = "run/ruche"
+	ControlSocket = "run/ruche/control.sock" // the daemon's control API
+	LogDir        = "var/log/ruche"
+)

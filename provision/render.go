@@ -1,0 +1,60 @@
+package provision
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// RenderInput is everything a render depends on. Render is pure: the same
+// input gives the same Desired, byte for byte, and reads nothing from disk.
+type RenderInput struct {
+	Pack *Pack
+	// Root is the absolute folder every path of the box lives under ("/" on a
+	// box). Renderers write it into configuration files that need absolute
+	// paths (sockets, document roots); File.Path stays relative.
+	Root string
+	// PasswordHashes maps a panel login to its bcrypt hash, from the box's
+	// database (the wiki shares them). Logins without a password are absent.
+	PasswordHashes map[string]string
+}
+
+// Abs returns the absolute path of a root-relative path.
+func (in *RenderInput) Abs(rel string) string {
+	return path.Join(in.Root, rel)
+}
+
+// Renderer is what a service registers with the engine: from the pack, the
+// files and services it wants. A renderer appends to out and never reads the
+// disk.
+type Renderer interface {
+	Name() string
+	Render(in *RenderInput, out *Desired) error
+}
+
+// Render runs every renderer in order and checks that no two of them want
+// the same file.
+func Render(in *RenderInput, renderers []Renderer) (*Desired, error) {
+	out := &Desired{MoveAside: map[string]string{}}
+	for _, r := range renderers {
+		if err := r.Render(in, out); err != nil {
+			return nil, fmt.Errorf("render %s: %w", r.Name(), err)
+		}
+	}
+	seen := make(map[string]bool, len(out.Files))
+	for i := range out.Files {
+		f := &out.Files[i]
+		if f.Path == "" || strings.HasPrefix(f.Path, "/") || path.Clean(f.Path) != f.Path || strings.HasPrefix(f.Path, "../") {
+			return nil, fmt.Errorf("render: bad file path %q", f.Path)
+		}
+		if seen[f.Path] {
+			return nil, fmt.Errorf("render: two renderers want %s", f.Path)
+		}
+		seen[f.Path] = true
+		if f.Mode == 0 {
+			f.Mode = 0o644
+		}
+	}
+	out.sortFiles()
+	return out, nil
+}

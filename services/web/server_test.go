@@ -1,0 +1,375 @@
+package web
+
+import (
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/ruche-box/ruche/provision"
+	"github.com/ruche-box/ruche/services/sites"
+)
+
+// writeBox renders the pack's sites and Caddy config under root and
+// writes them, as the engine would, and returns caddy.json. The sites are
+// rendered by services/sites itself, so this test fails if the two
+// packages stop agreeing on where a site's files are.
+func writeBox(t *testing.T, root string, p *provision.Pack) []byte {
+	t.Helper()
+	in := &provision.RenderInput{Pack: p, Root: root}
+	d, err := provision.Render(in, []provision.Renderer{sites.Renderer{}, Renderer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg []byte
+	for _, f := range d.Files {
+		file := filepath.Join(root, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, f.Content, f.Mode); err != nil {
+			t.Fatal(err)
+		}
+		if f.Path == ConfigPath {
+			cfg = f.Content
+		}
+	}
+	return cfg
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// client sends every request to addr, whatever the URL's host: the URL's
+// host becomes the Host header, as if DNS (or mDNS) pointed it at the box.
+func client(addr string, keepAlive bool) *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return d.DialContext(ctx, "tcp", addr)
+			},
+			DisableKeepAlives:  !keepAlive,
+			DisableCompression: true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+func get(t *testing.T, c *http.Client, url string, hdr ...string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode, resp.Header, string(body)
+}
+
+// TestServer runs the rendered configuration in the embedded Caddy on a
+// loopback port and checks what each Host reaches, then reloads it under
+// load. Caddy is process-global, so this is the package's only test that
+// starts it.
+func TestServer(t *testing.T) {
+	// Caddy must write nothing in $HOME: point it at an empty folder and
+	// check it is still empty at the end.
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_DATA_HOME", filepath.Join(home, "data"))
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "config"))
+
+	root := t.TempDir()
+	p := loadPack(t, "testdata/pack.yaml")
+	cfg := writeBox(t, root, p)
+
+	uploads := filepath.Join(root, "var/lib/ruche/sites/vitrine/uploads")
+	if err := os.MkdirAll(uploads, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(uploads, "x.txt"), []byte("un fichier déposé\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	Handle(PanelHandler, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "panel host=%s path=%s", r.Host, r.URL.Path)
+	}))
+	defer Handle(PanelHandler, nil)
+
+	addr := freePort(t)
+	srv := NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := srv.Load(cfg, []string{addr}); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	c := client(addr, true)
+
+	t.Run("each site on each of its names", func(t *testing.T) {
+		for _, s := range []struct {
+			title string
+			hosts []string
+		}{
+			{"Café d&#39;ANAIS", []string{"cafe-anais.org", "www.cafe-anais.org", "vitrine-cafe-anais.local", "vitrine.localhost", "VITRINE.localhost"}},
+			{"Fête de quartier", []string{"fete.cafe-anais.org", "fete-2026-cafe-anais.local", "fete-2026.localhost"}},
+			{"Le journal du café", []string{"journal.xn--caf-anais-d4a.fr", "journal.example.org", "journal-cafe-anais.local", "journal.localhost"}},
+		} {
+			for _, h := range s.hosts {
+				for _, withPort := range []bool{false, true} {
+					host := h
+					if withPort {
+						host += ":8080"
+					}
+					code, hdr, body := get(t, c, "http://"+host+"/")
+					if code != 200 || !strings.Contains(body, "<title>"+s.title+"</title>") {
+						t.Errorf("Host %s: %d, want 200 with title %q\n%.300s", host, code, s.title, body)
+					}
+					if csp := hdr.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'none'") {
+						t.Errorf("Host %s: Content-Security-Policy %q", host, csp)
+					}
+				}
+			}
+		}
+		code, _, body := get(t, c, "http://vitrine.localhost/contact/")
+		if code != 200 || !strings.Contains(body, "<title>Contact · Café d&#39;ANAIS</title>") {
+			t.Errorf("/contact/: %d\n%.300s", code, body)
+		}
+		// Without the slash, Caddy redirects to the canonical folder URL.
+		if code, hdr, _ := get(t, c, "http://vitrine.localhost/contact"); code != 308 || hdr.Get("Location") != "/contact/" {
+			t.Errorf("/contact: %d Location %q, want 308 to /contact/", code, hdr.Get("Location"))
+		}
+	})
+
+	t.Run("uploads", func(t *testing.T) {
+		code, hdr, body := get(t, c, "http://cafe-anais.org/uploads/x.txt")
+		if code != 200 || body != "un fichier déposé\n" {
+			t.Errorf("/uploads/x.txt: %d %q", code, body)
+		}
+		if hdr.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("/uploads/x.txt: no nosniff")
+		}
+		// Uploads are the file server's root: nothing else is reachable
+		// through /uploads/, and a missing upload is the site's 404.
+		for _, path := range []string{"/uploads/../public/index.html", "/uploads/..%2fpublic/index.html", "/uploads/%2e%2e/public/index.html", "/uploads/nope.txt"} {
+			code, _, body := get(t, c, "http://cafe-anais.org"+path)
+			if code != 404 || !strings.Contains(body, "Page introuvable") {
+				t.Errorf("%s: %d, want the site's 404\n%.200s", path, code, body)
+			}
+		}
+		// Another site does not see vitrine's uploads.
+		if code, _, _ := get(t, c, "http://fete.cafe-anais.org/uploads/x.txt"); code != 404 {
+			t.Errorf("fete's /uploads/x.txt: %d, want 404", code)
+		}
+	})
+
+	t.Run("site 404 page", func(t *testing.T) {
+		code, hdr, body := get(t, c, "http://journal.example.org/nope")
+		if code != 404 || !strings.Contains(body, "<h1>Page introuvable</h1>") || !strings.Contains(body, "Le journal du café") {
+			t.Errorf("/nope: %d\n%.300s", code, body)
+		}
+		if !strings.Contains(hdr.Get("Content-Security-Policy"), "script-src 'none'") {
+			t.Errorf("404 without Content-Security-Policy")
+		}
+	})
+
+	t.Run("compression", func(t *testing.T) {
+		for _, enc := range []string{"gzip", "zstd"} {
+			code, hdr, body := get(t, c, "http://cafe-anais.org/", "Accept-Encoding", enc)
+			if code != 200 || hdr.Get("Content-Encoding") != enc {
+				t.Errorf("Accept-Encoding %s: %d Content-Encoding %q", enc, code, hdr.Get("Content-Encoding"))
+				continue
+			}
+			if enc == "gzip" {
+				zr, err := gzip.NewReader(strings.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				plain, _ := io.ReadAll(zr)
+				if !strings.Contains(string(plain), "<title>Café d&#39;ANAIS</title>") {
+					t.Errorf("gzip body does not decode to the page")
+				}
+			}
+		}
+	})
+
+	t.Run("unknown host", func(t *testing.T) {
+		for _, h := range []string{"evil.example", "cafe-anais.org.evil.example", "wiki-cafe-anais.local", "other.localhost", "localhost", "1.2.3.example"} {
+			code, _, body := get(t, c, "http://"+h+"/")
+			if code != 404 || body != "Site inconnu / Unknown site\n" {
+				t.Errorf("Host %s: %d %q, want 404 Site inconnu", h, code, body)
+			}
+		}
+	})
+
+	t.Run("panel", func(t *testing.T) {
+		for _, h := range []string{"cafe-anais.local", "panel.localhost", "127.0.0.1", "192.168.1.10", "192.168.1.10:8080", "10.0.0.7", "[::1]", "[::1]:8080", "[fe80::1%25eth0]", "[fd12:3456::1]:80"} {
+			code, _, body := get(t, c, "http://"+h+"/healthz")
+			// Go's client drops an IPv6 zone from the Host header, so
+			// [fe80::1%25eth0] arrives as [fe80::1]: still an IP literal.
+			if code != 200 || !strings.HasPrefix(body, "panel host=") || !strings.HasSuffix(body, " path=/healthz") {
+				t.Errorf("Host %s: %d %q, want the panel", h, code, body)
+			}
+		}
+		// An unregistered handler answers 503, not an error page.
+		Handle(PanelHandler, nil)
+		code, hdr, _ := get(t, c, "http://cafe-anais.local/")
+		if code != 503 || hdr.Get("Retry-After") == "" {
+			t.Errorf("unregistered panel: %d, Retry-After %q; want 503", code, hdr.Get("Retry-After"))
+		}
+		Handle(PanelHandler, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "panel host=%s path=%s", r.Host, r.URL.Path)
+		}))
+	})
+
+	t.Run("same config is a no-op", func(t *testing.T) {
+		before := caddy.ActiveContext()
+		if err := srv.Load(cfg, []string{addr}); err != nil {
+			t.Fatal(err)
+		}
+		if caddy.ActiveContext().Context != before.Context {
+			t.Error("loading the same config again reloaded Caddy")
+		}
+	})
+
+	t.Run("bad config keeps the old one", func(t *testing.T) {
+		bad := strings.Replace(string(cfg), `"file_server"`, `"no_such_handler"`, 1)
+		if err := srv.Load([]byte(bad), []string{addr}); err == nil {
+			t.Fatal("a config with an unknown module loads")
+		}
+		if code, _, _ := get(t, c, "http://cafe-anais.org/"); code != 200 {
+			t.Errorf("after a failed load: %d, want 200", code)
+		}
+	})
+
+	t.Run("reload under load", func(t *testing.T) {
+		p2 := loadPack(t, "testdata/pack.yaml")
+		p2.Sites = append(p2.Sites, provision.Site{
+			Name: "nouveau", Domains: []string{"nouveau.example.org"}, Template: "showcase", Title: "Nouveau site",
+		})
+		cfg2 := writeBox(t, root, p2)
+
+		// Clients hammer an existing site, with and without keep-alive,
+		// while the config is replaced. Bounded in count and time.
+		const perClient = 300
+		deadline := time.Now().Add(20 * time.Second)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var failures []string
+		var done int
+		reloaded := make(chan struct{})
+		for _, keepAlive := range []bool{true, false} {
+			wg.Add(1)
+			go func(cl *http.Client, kind string) {
+				defer wg.Done()
+				for i := 0; i < perClient && time.Now().Before(deadline); i++ {
+					resp, err := cl.Get("http://fete.cafe-anais.org/")
+					var body []byte
+					if err == nil {
+						body, err = io.ReadAll(resp.Body)
+						resp.Body.Close()
+						if err == nil && (resp.StatusCode != 200 || !strings.Contains(string(body), "Fête de quartier")) {
+							err = fmt.Errorf("status %d", resp.StatusCode)
+						}
+					}
+					mu.Lock()
+					done++
+					if err != nil {
+						failures = append(failures, fmt.Sprintf("%s request %d: %v", kind, i, err))
+					}
+					mu.Unlock()
+					if i == perClient/3 {
+						<-reloaded // keep going until the reload happened
+					}
+				}
+			}(client(addr, keepAlive), map[bool]string{true: "keep-alive", false: "one-shot"}[keepAlive])
+		}
+		time.Sleep(20 * time.Millisecond)
+		err := srv.Load(cfg2, []string{addr})
+		close(reloaded)
+		wg.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(failures) > 0 {
+			t.Errorf("%d of %d requests failed during the reload, first: %s", len(failures), done, failures[0])
+		}
+		t.Logf("%d requests during the reload, %d failures", done, len(failures))
+
+		code, _, body := get(t, c, "http://nouveau.example.org/")
+		if code != 200 || !strings.Contains(body, "<title>Nouveau site</title>") {
+			t.Errorf("new site after reload: %d\n%.200s", code, body)
+		}
+	})
+
+	t.Run("stop", func(t *testing.T) {
+		if err := srv.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Stop(); err != nil {
+			t.Errorf("second Stop: %v", err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			conn, err := net.DialTimeout("tcp", addr, time.Second)
+			if err != nil {
+				break
+			}
+			conn.Close()
+			if time.Now().After(deadline) {
+				t.Fatal("still listening 5s after Stop")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		// A Load after Stop starts again.
+		if err := srv.Load(cfg, []string{addr}); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, _ := get(t, client(addr, false), "http://cafe-anais.org/"); code != 200 {
+			t.Errorf("after restart: %d", code)
+		}
+	})
+
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	var leaked []string
+	_ = filepath.WalkDir(home, func(path string, d fs.DirEntry, err error) error {
+		if path != home {
+			leaked = append(leaked, path)
+		}
+		return nil
+	})
+	if len(leaked) > 0 {
+		t.Errorf("Caddy wrote in $HOME: %v", leaked)
+	}
+}
