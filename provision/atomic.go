@@ -76,6 +76,79 @@ func writeAtomic(path string, data []byte, mode fs.FileMode, uid, gid int, step 
 	return syncDir(filepath.Dir(path))
 }
 
+// pendingFile is one file of a batch write.
+type pendingFile struct {
+	path     string // absolute
+	data     []byte
+	mode     fs.FileMode
+	uid, gid int
+}
+
+// writeBatch writes many files with the guarantee of writeAtomic but two
+// filesystem syncs instead of two fsyncs per file: every temporary file is
+// written, then one sync makes all of them durable, then each is renamed
+// over its target. On ext4 each fsync forces a journal commit that the
+// next file creation waits for; a 500-site apply spent 4 s there. The caller
+// syncs again (syncFS) once the renames and removals are done.
+func writeBatch(root string, files []pendingFile, step stepFunc, progress func()) error {
+	made := map[string]bool{}
+	for _, f := range files {
+		dir := filepath.Dir(f.path)
+		if !made[dir] {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			made[dir] = true
+		}
+		if err := step("write:" + f.path); err != nil {
+			return err
+		}
+		if err := writeTmp(tmpName(f.path), f.data, f.mode, f.uid, f.gid); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress()
+		}
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	if err := step("fsync:batch"); err != nil {
+		return err
+	}
+	if err := syncFS(root); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := step("rename:" + f.path); err != nil {
+			return err
+		}
+		if err := os.Rename(tmpName(f.path), f.path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeTmp writes a temporary file completely, without syncing it.
+func writeTmp(tmp string, data []byte, mode fs.FileMode, uid, gid int) error {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(mode) // OpenFile's mode is filtered by the umask
+	}
+	if err == nil && (uid >= 0 || gid >= 0) {
+		err = f.Chown(uid, gid)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // syncDir makes a rename or removal in dir durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -297,14 +298,8 @@ func (e *Engine) applyLocked(ctx context.Context, p *Pack, raw []byte, opts Appl
 // carryOut does the changes of a plan, in an order that any crash leaves
 // recoverable by the next apply.
 func (e *Engine) carryOut(ctx context.Context, res *Result, raw []byte, opts ApplyOptions, step stepFunc) error {
-	fileChanges := 0
-	for _, c := range res.Changes {
-		if c.Kind != ChangeUsers {
-			fileChanges++
-		}
-	}
-	if fileChanges == 0 {
-		return nil
+	if !slices.ContainsFunc(res.Changes, func(c Change) bool { return c.Kind != ChangeUsers }) {
+		return nil // only the database changed (SyncUsers did it)
 	}
 	log := e.logger()
 	d := res.Desired
@@ -344,14 +339,19 @@ func (e *Engine) carryOut(ctx context.Context, res *Result, raw []byte, opts App
 		return err
 	}
 
-	// 3. Users' files out of the way, then the files themselves.
+	// 3. Users' files out of the way, then the files themselves (written
+	// as one batch), then what Ruche made and no longer wants.
 	byPath := make(map[string]*File, len(d.Files))
 	for i := range d.Files {
 		byPath[d.Files[i].Path] = &d.Files[i]
 	}
 	reload := map[string]bool{}
-	total, done := fileChanges, 0
+	var batch []pendingFile
+	var removals []string
 	for _, c := range res.Changes {
+		if c.Service != "" {
+			reload[c.Service] = true
+		}
 		switch c.Kind {
 		case ChangeMoveAside, ChangeBackup:
 			if err := e.moveAside(c.Path, c.To, step); err != nil {
@@ -365,26 +365,38 @@ func (e *Engine) carryOut(ctx context.Context, res *Result, raw []byte, opts App
 					return err
 				}
 			}
-			if err := writeAtomic(e.abs(f.Path), f.Content, f.Mode, uid, gid, step); err != nil {
-				return err
-			}
+			batch = append(batch, pendingFile{path: e.abs(f.Path), data: f.Content, mode: f.Mode, uid: uid, gid: gid})
 		case ChangeRemove:
-			if err := step("remove:" + c.Path); err != nil {
-				return err
-			}
-			path := e.abs(c.Path)
-			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-			pruneEmptyDirs(filepath.Dir(path), e.Root)
+			removals = append(removals, c.Path)
 		}
-		if c.Service != "" {
-			reload[c.Service] = true
-		}
+	}
+	done := 0
+	progress := func() {
 		done++
 		if e.Progress != nil {
-			e.Progress(done, total)
+			e.Progress(done, len(batch)+len(removals))
 		}
+	}
+	if err := writeBatch(e.Root, batch, step, progress); err != nil {
+		return err
+	}
+	for _, rel := range removals {
+		if err := step("remove:" + rel); err != nil {
+			return err
+		}
+		path := e.abs(rel)
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		pruneEmptyDirs(filepath.Dir(path), e.Root)
+		progress()
+	}
+	// Renames and removals durable before the manifest says they are done.
+	if err := step("fsync:final"); err != nil {
+		return err
+	}
+	if err := syncFS(e.Root); err != nil {
+		return err
 	}
 
 	// 4. The manifest as it now is.

@@ -16,6 +16,7 @@
 package calendar
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -135,40 +136,38 @@ func Parse(expr string) (*Spec, error) {
 // shorthand sets s from one of the named expressions and reports whether
 // rest was one.
 func (s *Spec) shorthand(rest string) bool {
-	zero := []component{{0, -1, 0}}
-	one := []component{{1, -1, 0}}
-	consts := func(values ...int) []component {
-		c := make([]component, len(values))
-		for i, v := range values {
-			c[i] = component{v, -1, 0}
-		}
-		return c
-	}
+	f := &s.fields
 	switch strings.ToLower(asciiOnly(rest)) {
 	case "minutely":
 	case "hourly":
-		s.fields[minute] = zero
+		f[minute] = values(0)
 	case "daily":
-		s.fields[hour], s.fields[minute] = zero, zero
+		f[hour], f[minute] = values(0), values(0)
 	case "weekly":
-		s.weekdays = 1
-		s.fields[hour], s.fields[minute] = zero, zero
+		s.weekdays = 1 // Monday
+		f[hour], f[minute] = values(0), values(0)
 	case "monthly":
-		s.fields[day], s.fields[hour], s.fields[minute] = one, zero, zero
+		f[day], f[hour], f[minute] = values(1), values(0), values(0)
 	case "yearly", "annually", "anually": // "anually": systemd's backwards compatibility
-		s.fields[month], s.fields[day] = one, one
-		s.fields[hour], s.fields[minute] = zero, zero
+		f[month], f[day], f[hour], f[minute] = values(1), values(1), values(0), values(0)
 	case "quarterly":
-		s.fields[month], s.fields[day] = consts(1, 4, 7, 10), one
-		s.fields[hour], s.fields[minute] = zero, zero
+		f[month], f[day], f[hour], f[minute] = values(1, 4, 7, 10), values(1), values(0), values(0)
 	case "semiannually", "semi-annually", "biannually", "bi-annually":
-		s.fields[month], s.fields[day] = consts(1, 7), one
-		s.fields[hour], s.fields[minute] = zero, zero
+		f[month], f[day], f[hour], f[minute] = values(1, 7), values(1), values(0), values(0)
 	default:
 		return false
 	}
-	s.fields[second] = zero
+	f[second] = values(0)
 	return true
+}
+
+// values returns a field holding the given single values.
+func values(vs ...int) []component {
+	c := make([]component, len(vs))
+	for i, v := range vs {
+		c[i] = component{v, -1, 0}
+	}
+	return c
 }
 
 // parser reads an expression (without its timezone) the way systemd does.
@@ -202,7 +201,7 @@ func (p *parser) parse(s *Spec) error {
 		return err
 	}
 	if !done {
-		if err := p.time(s); err != nil {
+		if err := p.timeOfDay(s); err != nil {
 			return err
 		}
 	}
@@ -217,7 +216,7 @@ func (p *parser) weekdays(s *Spec) error {
 	start := p.pos
 	open := -1 // first day of the range being read, or -1
 	for first := true; ; first = false {
-		day, n := matchWeekday(p.s[p.pos:])
+		wd, n := matchWeekday(p.s[p.pos:])
 		if n == 0 {
 			if first {
 				return nil // no weekdays: the date comes first
@@ -227,12 +226,12 @@ func (p *parser) weekdays(s *Spec) error {
 		if c := p.at(p.pos + n); c != 0 && !strings.ContainsRune("-., ", rune(c)) {
 			return fmt.Errorf("unknown weekday %q", p.word())
 		}
-		s.weekdays |= 1 << day
+		s.weekdays |= 1 << wd
 		if open >= 0 {
-			if open > day {
-				return fmt.Errorf("weekday range %s..%s is backwards", weekdayNames[open], weekdayNames[day])
+			if open > wd {
+				return fmt.Errorf("weekday range %s..%s is backwards", weekdayNames[open], weekdayNames[wd])
 			}
-			for d := open + 1; d < day; d++ {
+			for d := open + 1; d < wd; d++ {
 				s.weekdays |= 1 << d
 			}
 		}
@@ -254,7 +253,7 @@ func (p *parser) weekdays(s *Spec) error {
 				p.pos++
 			}
 			p.pos++
-			open = day
+			open = wd
 		case ',':
 			p.pos++
 			open = -1
@@ -272,7 +271,7 @@ func (p *parser) weekdays(s *Spec) error {
 
 // matchWeekday returns the weekday named at the start of s and the length
 // of its name, or n == 0.
-func matchWeekday(s string) (day, n int) {
+func matchWeekday(s string) (wd, n int) {
 	for _, w := range weekdayWords {
 		if hasPrefixFold(s, w.word) {
 			return w.day, len(w.word)
@@ -321,7 +320,7 @@ func (p *parser) date(s *Spec) (done bool, err error) {
 		s.fields[month], s.fields[day] = first, second
 		return false, nil
 	case c == ':':
-		return false, fmt.Errorf("missing space between date and time in %q", p.word())
+		return false, fmt.Errorf("missing space between date and time in %q", p.token())
 	case s.endOfMonth:
 		return false, errors.New(`"~" must come right before the day, as in *-02~03`)
 	case c == '~':
@@ -335,9 +334,9 @@ func (p *parser) date(s *Spec) (done bool, err error) {
 	switch p.peek() {
 	case 0, ' ':
 	case ':':
-		return false, fmt.Errorf("missing space between date and time in %q", p.word())
+		return false, fmt.Errorf("missing space between date and time in %q", p.token())
 	default:
-		return false, fmt.Errorf("date %q has too many parts", p.word())
+		return false, fmt.Errorf("date %q has too many parts", p.token())
 	}
 	p.skipSpaces()
 	s.fields[year], s.fields[month], s.fields[day] = first, second, third
@@ -346,6 +345,7 @@ func (p *parser) date(s *Spec) (done bool, err error) {
 
 // timestamp reads "@SECONDS", a single point in time, in UTC.
 func (p *parser) timestamp(s *Spec) error {
+	start := p.pos
 	p.pos++ // '@'
 	// systemd reads the number with strtoul(3): leading white space and a
 	// sign are allowed, and "-N" wraps around to a time before 1970.
@@ -362,24 +362,26 @@ func (p *parser) timestamp(s *Spec) error {
 	}
 	v, err := strconv.ParseUint(digits, 10, 64)
 	const limit = 7258118400 // 2200-01-01 00:00:00 UTC
-	if err != nil || v >= limit || negative && v != 0 {
-		return fmt.Errorf("time @%s is out of range (1970 to 2199)", digits)
+	switch {
+	case negative && v != 0:
+		return fmt.Errorf("time %s is before 1970", p.s[start:p.pos])
+	case err != nil || v >= limit:
+		return fmt.Errorf("time %s is after 2199", p.s[start:p.pos])
 	}
 	t := time.Unix(int64(v), 0).UTC()
-	c := func(v int) []component { return []component{{v, -1, 0}} }
 	s.fields = [6][]component{
-		c(t.Year()), c(int(t.Month())), c(t.Day()), c(t.Hour()), c(t.Minute()), c(t.Second() * usecPerSec),
+		values(t.Year()), values(int(t.Month())), values(t.Day()),
+		values(t.Hour()), values(t.Minute()), values(t.Second() * usecPerSec),
 	}
 	s.utc = true
 	s.zone, s.loc = "", nil // systemd prints and computes @SECONDS in UTC whatever the zone
 	return nil
 }
 
-// time reads HH:MM or HH:MM:SS; when nothing is left it means 00:00:00.
-func (p *parser) time(s *Spec) error {
-	zero := []component{{0, -1, 0}}
+// timeOfDay reads HH:MM or HH:MM:SS; when nothing is left it means 00:00:00.
+func (p *parser) timeOfDay(s *Spec) error {
 	if p.pos == len(p.s) {
-		s.fields[hour], s.fields[minute], s.fields[second] = zero, zero, zero
+		s.fields[hour], s.fields[minute], s.fields[second] = values(0), values(0), values(0)
 		return nil
 	}
 	start := p.pos
@@ -398,7 +400,7 @@ func (p *parser) time(s *Spec) error {
 	if err != nil {
 		return err
 	}
-	sec := zero
+	sec := values(0)
 	switch p.peek() {
 	case 0:
 	case ':':
@@ -566,8 +568,9 @@ func (p *parser) word() string {
 	for end < len(p.s) && !strings.ContainsRune(" ,.-~:", rune(p.s[end])) {
 		end++
 	}
-	if end == p.pos {
-		return p.s[p.pos:min(p.pos+1, len(p.s))]
+	if end == p.pos && end < len(p.s) {
+		_, n := utf8.DecodeRuneInString(p.s[end:])
+		end += n
 	}
 	return p.s[p.pos:end]
 }
@@ -591,7 +594,7 @@ func (p *parser) unexpected() error {
 	if r == ' ' {
 		return fmt.Errorf("unexpected space after %q", p.s[:p.pos])
 	}
-	return fmt.Errorf("unexpected %q in %q", r, p.token())
+	return fmt.Errorf("unexpected %q in %q", string(r), p.token())
 }
 
 // badNumber explains what stands where a number or "*" was expected.
@@ -601,7 +604,7 @@ func (p *parser) badNumber() error {
 	}
 	if !isLetter(p.peek()) {
 		r, _ := utf8.DecodeRuneInString(p.s[p.pos:])
-		return fmt.Errorf(`expected a number or "*", found %q in %q`, r, p.token())
+		return fmt.Errorf(`expected a number or "*", found %q in %q`, string(r), p.token())
 	}
 	// Letters: a misspelt weekday or keyword, or a timezone.
 	word := p.s[p.pos:]
@@ -614,7 +617,7 @@ func (p *parser) badNumber() error {
 		return fmt.Errorf(`weekday %q must be joined to the other weekdays with ","`, p.word())
 	case p.pos == 0 && isKeyword(word):
 		return fmt.Errorf("%q cannot be combined with a date or time", word)
-	case p.pos == 0 && last && len(word) != 3:
+	case p.pos == 0 && last && len(word) != 3 && isKeywordLike(word):
 		return fmt.Errorf("unknown keyword or weekday %q", word)
 	case p.pos == 0:
 		return fmt.Errorf("unknown weekday %q", p.word())
@@ -629,6 +632,17 @@ func isKeyword(word string) bool {
 	return s.shorthand(word)
 }
 
+// isKeywordLike reports whether word is made of letters and dashes, as
+// "semi-annually".
+func isKeywordLike(word string) bool {
+	for i := 0; i < len(word); i++ {
+		if !isLetter(word[i]) && word[i] != '-' {
+			return false
+		}
+	}
+	return true
+}
+
 // trailing explains what follows a complete time.
 func (p *parser) trailing() error {
 	rest := p.s[p.pos:]
@@ -640,7 +654,7 @@ func (p *parser) trailing() error {
 		case strings.Contains(word, " "):
 		case isWeekday(word):
 			return fmt.Errorf("weekdays come first, as in \"%s *-*-* 12:00\"", word)
-		case strings.ContainsFunc(word, func(r rune) bool { return r < utf8.RuneSelf && isLetter(byte(r)) }):
+		case strings.IndexFunc(word, func(r rune) bool { return r < utf8.RuneSelf && isLetter(byte(r)) }) >= 0:
 			return fmt.Errorf("unknown timezone %q", word)
 		}
 	}
@@ -689,13 +703,7 @@ func normalizeChain(chain []component) []component {
 		}
 	}
 	slices.SortFunc(chain, func(a, b component) int {
-		if a.start != b.start {
-			return a.start - b.start
-		}
-		if a.stop != b.stop {
-			return a.stop - b.stop
-		}
-		return a.repeat - b.repeat
+		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.stop, b.stop), cmp.Compare(a.repeat, b.repeat))
 	})
 	return slices.Compact(chain)
 }
@@ -879,7 +887,9 @@ func writeChain(b *strings.Builder, width int, chain []component, usec bool) {
 //
 // The result is expressed in t's location, with systemd's microsecond
 // precision. Times before 1970 count as the start of 1970, as systemd's
-// clock cannot go earlier.
+// clock cannot go earlier. Where systemd gives up its search (after 1000
+// steps, which only contrived expressions take) and reports an error, Next
+// returns the zero time.
 func (s *Spec) Next(t time.Time) time.Time {
 	z := &clock{loc: t.Location()}
 	switch {
@@ -1012,7 +1022,7 @@ func (s *Spec) findNext(z *clock, c tm, usec int) (tm, int, bool) {
 			continue
 		}
 		if r = compareTime(from, c); r == 0 {
-			r = compare(fromUsec, usec+1)
+			r = cmp.Compare(fromUsec, usec+1)
 		}
 		if r >= 0 {
 			// Stuck before the start, by a daylight saving transition: as
@@ -1029,14 +1039,8 @@ func (s *Spec) findNext(z *clock, c tm, usec int) (tm, int, bool) {
 
 // compareTime compares the fields of a and b, from the year down.
 func compareTime(a, b tm) int {
-	for _, d := range [...][2]int{
-		{a.year, b.year}, {a.mon, b.mon}, {a.mday, b.mday}, {a.hour, b.hour}, {a.min, b.min}, {a.sec, b.sec},
-	} {
-		if r := compare(d[0], d[1]); r != 0 {
-			return r
-		}
-	}
-	return 0
+	return cmp.Or(cmp.Compare(a.year, b.year), cmp.Compare(a.mon, b.mon), cmp.Compare(a.mday, b.mday),
+		cmp.Compare(a.hour, b.hour), cmp.Compare(a.min, b.min), cmp.Compare(a.sec, b.sec))
 }
 
 // match is find_matching_component: it moves *val to the earliest value of
@@ -1116,7 +1120,7 @@ func tmOf(t time.Time) tm {
 type clock struct {
 	loc   *time.Location
 	utc   bool
-	guess int64 // UTC offset of mktime's previous result, where its search starts
+	guess int64 // the UTC offset mktime settled on last time: where it starts searching
 }
 
 func (z *clock) localtime(unix int64) tm {
@@ -1217,39 +1221,29 @@ func (z *clock) withinBounds(c *tm) int {
 	if unix, ok := z.mktime(&t); !ok || unix < 0 {
 		return -1
 	}
-	var cmp int
+	var order int
 	switch {
 	case t.year != c.year:
-		cmp, t.mon = compare(t.year, c.year), 1
+		order, t.mon = cmp.Compare(t.year, c.year), 1
 	case t.mon != c.mon:
-		cmp, t.mday = compare(t.mon, c.mon), 1
+		order, t.mday = cmp.Compare(t.mon, c.mon), 1
 	case t.mday != c.mday:
-		cmp, t.hour = compare(t.mday, c.mday), 0
+		order, t.hour = cmp.Compare(t.mday, c.mday), 0
 	case t.hour != c.hour:
-		cmp, t.min = compare(t.hour, c.hour), 0
+		order, t.min = cmp.Compare(t.hour, c.hour), 0
 	case t.min != c.min:
-		cmp, t.sec = compare(t.min, c.min), 0
+		order, t.sec = cmp.Compare(t.min, c.min), 0
 	default:
-		cmp = compare(t.sec, c.sec)
+		order = cmp.Compare(t.sec, c.sec)
 	}
 	switch {
-	case cmp < 0:
+	case order < 0:
 		return -1 // refuse to go backward
-	case cmp > 0:
+	case order > 0:
 		*c = t
 		return 0
 	}
 	return 1
-}
-
-func compare(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // endOfMonth returns the day of c's month that is n days before its end

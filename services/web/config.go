@@ -113,9 +113,13 @@ func Config(in *provision.RenderInput) ([]byte, error) {
 	}
 	httpApp := caddyhttp.App{
 		Servers: map[string]*caddyhttp.Server{ServerName: server},
-		// On reload, connections to the old config are given this long to
-		// finish before they are closed, so reloads cannot pile up old
-		// configurations in memory.
+		// On a reload the old configuration keeps serving for this long
+		// before its servers shut down, while the new one already takes
+		// every new connection (see sockets.go): Go's http.Server drops a
+		// request it reads after its shutdown began, so the connections
+		// the old configuration accepted last get time to send theirs.
+		ShutdownDelay: caddy.Duration(time.Second),
+		// Then connections still open on it get this long to finish.
 		GracePeriod: caddy.Duration(10 * time.Second),
 	}
 

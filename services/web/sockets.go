@@ -17,17 +17,22 @@ import (
 //
 // On Linux, Caddy reloads by opening a second socket on the same port with
 // SO_REUSEPORT and closing the old one once the new configuration runs. The
-// kernel spreads incoming connections over both sockets, and the ones
-// waiting in the old socket's accept queue when it closes are reset: a
-// visitor loading a page during a reload sees "connection reset" (the
-// integration test saw one such failure in a few hundred requests).
+// kernel spreads incoming connections over both sockets, and those waiting
+// in the old socket's accept queue when it closes are reset. Worse, Go's
+// http.Server, once shutting down, drops without an answer a connection it
+// accepted whose request it reads after the shutdown began. Either way a
+// visitor loading a page during a reload gets an error (the integration
+// test saw about one in a few hundred requests).
 //
-// So Server.Load opens each TCP address once, keeps the socket across
-// reloads, and hands every Caddy configuration its own view of it through
-// the "ruche" network type: "ruche/127.0.0.1:8080" in the listen list. A
-// connection is accepted once, by whichever configuration is running, and
-// none waits in a queue that disappears. The socket closes only when no
-// configuration listens on the address any more (or on Stop).
+// So Server.Load opens each TCP address once and keeps the socket across
+// reloads; each Caddy configuration gets its own view of it through the
+// "ruche" network type ("ruche/127.0.0.1:8080" in the listen list). Only
+// the newest view accepts: the moment a new configuration starts
+// listening, the old one stops taking connections and, for the rendered
+// shutdown_delay, serves those it already has before Caddy shuts it down.
+// If the new configuration fails to start, its views close and the
+// previous one accepts again. The socket closes only when no configuration
+// listens on the address any more (or on Stop).
 
 // network is the Caddy network type of sockets Ruche owns.
 const network = "ruche"
@@ -44,12 +49,16 @@ var sockets = struct {
 }{m: map[string]*socket{}}
 
 // socket is one listening TCP socket. One goroutine accepts on it and
-// hands each connection to whichever Caddy listener asks first.
+// hands each connection to the Accept of the newest view.
 type socket struct {
 	ln      net.Listener
 	conns   chan net.Conn // unbuffered: a connection is only taken by a live Accept
 	closing chan struct{}
 	done    chan struct{} // closed when the accept loop has ended
+
+	mu      sync.Mutex
+	views   []*listener   // open views, oldest first; the last one accepts
+	changed chan struct{} // closed (and replaced) when the accepting view changes
 }
 
 func openSocket(addr string) (*socket, error) {
@@ -57,7 +66,13 @@ func openSocket(addr string) (*socket, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &socket{ln: ln, conns: make(chan net.Conn), closing: make(chan struct{}), done: make(chan struct{})}
+	s := &socket{
+		ln:      ln,
+		conns:   make(chan net.Conn),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+		changed: make(chan struct{}),
+	}
 	go s.accept()
 	return s, nil
 }
@@ -97,6 +112,41 @@ func (s *socket) close() {
 	<-s.done
 }
 
+// view opens a new view, which becomes the one that accepts.
+func (s *socket) view() *listener {
+	l := &listener{s: s, closed: make(chan struct{})}
+	s.mu.Lock()
+	s.views = append(s.views, l)
+	s.changedLocked()
+	s.mu.Unlock()
+	return l
+}
+
+// state tells a view whether it accepts, and what to wait on for that to
+// change.
+func (s *socket) state(l *listener) (accepting bool, changed <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.views) > 0 && s.views[len(s.views)-1] == l, s.changed
+}
+
+func (s *socket) remove(l *listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, v := range s.views {
+		if v == l {
+			s.views = append(s.views[:i], s.views[i+1:]...)
+			s.changedLocked()
+			return
+		}
+	}
+}
+
+func (s *socket) changedLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
 // listener is one Caddy configuration's view of a socket. Closing it (Caddy
 // does when that configuration stops) ends its Accept calls, not the socket.
 type listener struct {
@@ -106,25 +156,29 @@ type listener struct {
 }
 
 func (l *listener) Accept() (net.Conn, error) {
-	select {
-	case <-l.closed:
-		return nil, net.ErrClosed
-	default:
-	}
-	select {
-	case conn := <-l.s.conns:
-		// Even if l was closed meanwhile, the connection is served: a
-		// stopping http.Server still serves what it accepted.
-		return conn, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	case <-l.s.done:
-		return nil, net.ErrClosed
+	for {
+		accepting, changed := l.s.state(l)
+		var conns chan net.Conn // nil: not ours to take, wait for a change
+		if accepting {
+			conns = l.s.conns
+		}
+		select {
+		case conn := <-conns:
+			return conn, nil
+		case <-changed:
+		case <-l.closed:
+			return nil, net.ErrClosed
+		case <-l.s.done:
+			return nil, net.ErrClosed
+		}
 	}
 }
 
 func (l *listener) Close() error {
-	l.once.Do(func() { close(l.closed) })
+	l.once.Do(func() {
+		close(l.closed)
+		l.s.remove(l)
+	})
 	return nil
 }
 
@@ -140,7 +194,7 @@ func caddyListener(_ context.Context, _, host, portRange string, portOffset uint
 	if s == nil || portOffset != 0 {
 		return nil, fmt.Errorf("web: no socket open for %s/%s (listen addresses go through Server.Load)", network, addr)
 	}
-	return &listener{s: s, closed: make(chan struct{})}, nil
+	return s.view(), nil
 }
 
 // ownedAddress reports whether Ruche should own the socket of a listen

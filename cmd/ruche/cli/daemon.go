@@ -139,6 +139,7 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 		case <-hup:
 			d.log.Info("SIGHUP: applying the live pack again")
 			d.reapplyLive(ctx, "SIGHUP", true)
+			d.log.Info("SIGHUP: done")
 		case <-changed:
 			d.reapplyLive(ctx, "file-watch", false)
 		}
@@ -257,7 +258,7 @@ func (d *daemon) reapplyLive(ctx context.Context, author string, force bool) {
 		return
 	}
 	if force {
-		if err := d.start(ctx); err != nil {
+		if err := d.start(ctx); err != nil && ctx.Err() == nil {
 			d.log.Error("reload", "err", err)
 		}
 	}
