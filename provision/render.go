@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/ruche-box/ruche/provision/i18n"
 )
 
 // RenderInput is everything a render depends on. Render is pure: the same
@@ -32,13 +34,15 @@ type Renderer interface {
 	Render(in *RenderInput, out *Desired) error
 }
 
+var msgRender = i18n.M{FR: "rendu de %s", EN: "rendering %s"}
+
 // Render runs every renderer in order and checks that no two of them want
 // the same file.
 func Render(in *RenderInput, renderers []Renderer) (*Desired, error) {
 	out := &Desired{MoveAside: map[string]string{}}
 	for _, r := range renderers {
 		if err := r.Render(in, out); err != nil {
-			return nil, fmt.Errorf("render %s: %w", r.Name(), err)
+			return nil, i18n.Wrap(err, msgRender, r.Name())
 		}
 	}
 	seen := make(map[string]bool, len(out.Files))

@@ -14,6 +14,10 @@ var (
 		FR: "le secret %q est introuvable : créez le fichier %s (mode 0600) avec le secret dedans",
 		EN: "secret %q is missing: create the file %s (mode 0600) holding the secret",
 	}
+	msgSecretEmpty = i18n.M{
+		FR: "le fichier du secret %q est vide : mettez le secret dans %s",
+		EN: "the file of secret %q is empty: put the secret in %s",
+	}
 	msgSecretMode = i18n.M{
 		FR: "le fichier du secret %q est lisible par d'autres (mode %04o) : chmod 0600 %s",
 		EN: "the file of secret %q is readable by others (mode %04o): chmod 0600 %s",
@@ -40,6 +44,8 @@ func CheckSecrets(root string, p *Pack) error {
 			return err
 		case info.Mode().Perm()&0o077 != 0:
 			text = i18n.T(msgSecretMode, ref.Name, info.Mode().Perm(), path)
+		case info.Size() == 0 || info.Size() == 1 && isNewlineOnly(path):
+			text = i18n.T(msgSecretEmpty, ref.Name, path)
 		default:
 			continue
 		}
@@ -62,4 +68,10 @@ func ReadSecret(root, name string) ([]byte, error) {
 		data = data[:n-1]
 	}
 	return data, nil
+}
+
+// isNewlineOnly reports whether a one-byte secret file holds just "\n".
+func isNewlineOnly(path string) bool {
+	data, err := os.ReadFile(path)
+	return err == nil && string(data) == "\n"
 }

@@ -217,8 +217,12 @@ var (
 		EN: "%q must not have '.' or '..' as a part of the path",
 	}
 	msgPagePath = i18n.M{
-		FR: "« %s » n'est pas un chemin de page : pas d'espace, de « ? », de « # », de « \\ » ni de « // »",
-		EN: `%q is not a page path: no spaces, '?', '#', '\' or '//'`,
+		FR: "« %s » n'est pas un chemin de page : pas d'espace, de « ? », de « # », de « %% », de « \\ » ni de « // »",
+		EN: `%q is not a page path: no spaces, '?', '#', '%%', '\' or '//'`,
+	}
+	msgPageReserved = i18n.M{
+		FR: "« %s » est réservé par la box (/uploads/, /404.html, index.html) : choisissez un autre chemin",
+		EN: "%q is reserved by the box (/uploads/, /404.html, index.html): choose another path",
 	}
 	msgParamKey = i18n.M{
 		FR: "« %s » ne convient pas comme nom de paramètre : lettres minuscules, chiffres ou « _ »",
@@ -578,8 +582,14 @@ func (v *validator) pagePath(at, p string) bool {
 			return false
 		}
 	}
-	if strings.Contains(p, "//") || strings.ContainsAny(p, "?#\\") || strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+	if strings.Contains(p, "//") || strings.ContainsAny(p, "?#%\\") || strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		v.add(at, msgPagePath, quoted(p))
+		return false
+	}
+	// The sites' own files: uploads, the 404 page, the index of a folder.
+	segments := strings.Split(strings.Trim(p, "/"), "/")
+	if segments[0] == "uploads" || segments[0] == "404.html" || slices.Contains(segments, "index.html") {
+		v.add(at, msgPageReserved, quoted(p))
 		return false
 	}
 	return true

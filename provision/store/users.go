@@ -140,8 +140,8 @@ func checkUsers(users []provision.User) error {
 // SyncUsers makes the users table match the pack's panel.users: it inserts
 // new logins, updates the name, email or role that changed, and marks the
 // logins the pack no longer names as removed. A removed user is never
-// deleted (tickets and history keep their author) and keeps its password
-// hash; a login that comes back is un-removed. When nothing differs SyncUsers
+// deleted (tickets and history keep their author) but loses its password
+// hash; a login that comes back is un-removed and needs a new password. When nothing differs SyncUsers
 // writes nothing at all. It returns the number of rows it changed.
 func (db *DB) SyncUsers(ctx context.Context, users []provision.User) (changed int, err error) {
 	if err := checkUsers(users); err != nil {

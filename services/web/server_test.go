@@ -269,6 +269,18 @@ func TestServer(t *testing.T) {
 		if code, _, _ := get(t, c, "http://cafe-anais.org/"); code != 200 {
 			t.Errorf("after a failed load: %d, want 200", code)
 		}
+		// An address another program holds: nothing changes either.
+		busy, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer busy.Close()
+		if err := srv.Load(cfg, []string{addr, busy.Addr().String()}); err == nil {
+			t.Fatal("a config listening on a busy address loads")
+		}
+		if code, _, _ := get(t, client(addr, false), "http://cafe-anais.org/"); code != 200 {
+			t.Errorf("after a failed listen: %d, want 200", code)
+		}
 	})
 
 	t.Run("reload under load", func(t *testing.T) {
