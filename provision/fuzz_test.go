@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -46,7 +47,8 @@ func FuzzLoad(f *testing.F) {
 				}
 				for _, lang := range []i18n.Lang{i18n.EN, i18n.FR} {
 					msg := e.Localize(lang)
-					if strings.Contains(msg, "\n") || strings.Contains(msg, "%!") {
+					// "%!" is fmt's mark of a bad format, unless the input itself has it.
+					if strings.Contains(msg, "\n") || strings.Contains(msg, "%!") && !bytes.Contains(data, []byte("%!")) {
 						t.Errorf("bad message %q", msg)
 					}
 				}

@@ -20,11 +20,12 @@ import (
 
 	"github.com/ruche-box/ruche/provision/calendar"
 	"github.com/ruche-box/ruche/provision/i18n"
+	"github.com/ruche-box/ruche/templates"
 )
 
-// KnownTemplates are the site templates a pack may name. The templates
-// package replaces this list with the ones it embeds.
-var KnownTemplates = []string{"showcase", "event", "news"}
+// KnownTemplates are the site templates a pack may name: those embedded in
+// the binary (package templates), in the order the messages list them.
+var KnownTemplates = templates.Names()
 
 // ReservedSiteNames are taken by the box's own LAN names
 // (<hostname>.local is the panel, wiki-<hostname>.local the wiki).

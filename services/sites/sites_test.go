@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/net/html"
@@ -147,6 +148,31 @@ func TestRenderIsPure(t *testing.T) {
 			t.Errorf("%s renders differently twice", a.Files[i].Path)
 		}
 	}
+}
+
+// TestRenderConcurrently: the engine runs renderers at the same time, and
+// may render several packs at once (plan while the daemon applies); the
+// shared Markdown converter, sanitiser and templates must allow it (run
+// with -race).
+func TestRenderConcurrently(t *testing.T) {
+	p := loadPack(t, "testdata/pack.yaml")
+	want := render(t, p)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			out := &provision.Desired{MoveAside: map[string]string{}}
+			if err := (Renderer{}).Render(&provision.RenderInput{Pack: p, Root: "/"}, out); err != nil {
+				t.Error(err)
+				return
+			}
+			for i := range out.Files {
+				if !bytes.Equal(out.Files[i].Content, want.Files[i].Content) {
+					t.Errorf("%s differs when rendered concurrently", out.Files[i].Path)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // TestRenderLayout checks what each page must carry, whatever the golden

@@ -24,27 +24,30 @@ type Server struct {
 	addrs  []string // the sockets it listens on (see sockets.go)
 }
 
-// NewServer returns a stopped server that logs to logger (with
-// component=web), or to slog.Default when logger is nil.
+// NewServer returns a stopped server that logs its starts, reloads and
+// stops to logger (slog.Default when nil). Caddy's own log goes where the
+// rendered configuration says: standard error.
 func NewServer(logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Server{log: logger.With("component", "web")}
+	return &Server{log: logger}
 }
 
-// Load runs cfg, a configuration rendered by Config. When listen is not
-// empty it replaces the listen addresses of every server in cfg: the
-// rendered file says where a box listens, the daemon's --http flag may say
-// otherwise without a new render.
+// Load runs cfg, a configuration rendered by Config. When listen holds an
+// address (empty strings are ignored) it replaces the listen addresses of
+// every server in cfg: the rendered file says where a box listens, the
+// daemon's --http flag may say otherwise without a new render.
 //
 // The first Load starts Caddy; a later one with a different configuration
 // hot-reloads it: Caddy provisions the new configuration, then swaps it in
 // on the same sockets, which Server keeps open across reloads so that no
-// connection is refused or reset in between (see sockets.go). A later Load
+// connection is refused or reset in between (see sockets.go); a reload
+// returns after the configuration's shutdown_delay (1s). A later Load
 // with the same configuration and listen does nothing. When cfg does not
 // load, the previous configuration keeps running and the error says why.
 func (s *Server) Load(cfg []byte, listen []string) error {
+	listen = slices.DeleteFunc(slices.Clone(listen), func(a string) bool { return a == "" })
 	effective, addrs, err := prepare(cfg, listen)
 	if err != nil {
 		return err
@@ -75,9 +78,9 @@ func (s *Server) Load(cfg []byte, listen []string) error {
 	return nil
 }
 
-// Stop stops serving and closes the sockets. Requests in flight are given
-// the configuration's grace period to finish. Stop on a stopped server
-// does nothing.
+// Stop stops serving and closes the sockets. It takes the configuration's
+// shutdown_delay (1s), during which requests in flight finish. Stop on a
+// stopped server does nothing.
 func (s *Server) Stop() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
