@@ -11,7 +11,9 @@ import (
 	"bytes"
 	"html/template"
 	"path"
+	"runtime"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -68,14 +70,31 @@ func (Renderer) Render(in *provision.RenderInput, out *provision.Desired) error 
 		out.MoveAside = map[string]string{}
 	}
 	lang := i18n.Parse(in.Pack.Locale())
-	for i := range in.Pack.Sites {
-		s := &in.Pack.Sites[i]
-		files, err := renderSite(in.Pack, s, lang)
-		if err != nil {
-			return i18n.Wrap(err, msgSite, s.Name)
+	// Sites are independent: render them on every core, then collect them
+	// in pack order so the output stays the same byte for byte.
+	sites := in.Pack.Sites
+	files := make([][]provision.File, len(sites))
+	errs := make([]error, len(sites))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(sites)) {
+		wg.Go(func() {
+			for i := range next {
+				files[i], errs[i] = renderSite(in.Pack, &sites[i], lang)
+			}
+		})
+	}
+	for i := range sites {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i := range sites {
+		if errs[i] != nil {
+			return i18n.Wrap(errs[i], msgSite, sites[i].Name)
 		}
-		out.Files = append(out.Files, files...)
-		out.MoveAside[Group(s.Name)] = UploadsDir(s.Name)
+		out.Files = append(out.Files, files[i]...)
+		out.MoveAside[Group(sites[i].Name)] = UploadsDir(sites[i].Name)
 	}
 	return nil
 }

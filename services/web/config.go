@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -266,39 +267,56 @@ var pageHeaders = http.Header{
 	"Content-Security-Policy": {"default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"},
 }
 
+// siteJSON holds the pieces of JSON every site's routes share. They are
+// marshalled once: with 500 sites, marshalling them per site was a third of
+// the whole render.
+type siteJSON struct {
+	headers, encode, pageHeaders, errorHeaders   json.RawMessage
+	uploadsPath, stripUploads, rewrite404, is404 json.RawMessage
+}
+
+var sharedSiteJSON = sync.OnceValue(func() siteJSON {
+	return siteJSON{
+		headers: handler("headers", setHeaders(siteHeaders)),
+		encode: handler("encode", &encode.Encode{
+			EncodingsRaw: caddy.ModuleMap{
+				"zstd": caddyconfig.JSON(caddyzstd.Zstd{}, nil),
+				"gzip": caddyconfig.JSON(caddygzip.Gzip{}, nil),
+			},
+			Prefer: []string{"zstd", "gzip"},
+		}),
+		pageHeaders:  handler("headers", setHeaders(pageHeaders)),
+		errorHeaders: handler("headers", setHeaders(siteHeaders, pageHeaders)),
+		uploadsPath:  caddyconfig.JSON(caddyhttp.MatchPath{uploadsURL + "/*"}, nil),
+		stripUploads: handler("rewrite", &rewrite.Rewrite{StripPathPrefix: uploadsURL}),
+		rewrite404:   handler("rewrite", &rewrite.Rewrite{URI: "/" + notFoundFile}),
+		is404:        caddyconfig.JSON(caddyhttp.VarsMatcher{"{http.error.status_code}": {"404"}}, nil),
+	}
+})
+
 // siteRoute serves one site: /uploads/* from the users' uploads folder,
 // everything else from the rendered pages, compressed when the client
 // accepts it. Uploads get no Content-Security-Policy: a PDF or an image
 // opened directly must display in every browser.
 func siteRoute(in *provision.RenderInput, name string, hosts []string) caddyhttp.Route {
 	dir := siteDir(in, name)
+	shared := sharedSiteJSON()
 	sub := caddyhttp.Subroute{Routes: caddyhttp.RouteList{
 		// Not terminal: these wrap the routes below (Caddy chains the
 		// handlers of every matching route until a terminal one).
-		{HandlersRaw: []json.RawMessage{
-			handler("headers", setHeaders(siteHeaders)),
-			handler("encode", &encode.Encode{
-				EncodingsRaw: caddy.ModuleMap{
-					"zstd": caddyconfig.JSON(caddyzstd.Zstd{}, nil),
-					"gzip": caddyconfig.JSON(caddygzip.Gzip{}, nil),
-				},
-				Prefer: []string{"zstd", "gzip"},
-			}),
-		}},
+		{HandlersRaw: []json.RawMessage{shared.headers, shared.encode}},
 		{
-			MatcherSetsRaw: caddyhttp.RawMatcherSets{{
-				"path": caddyconfig.JSON(caddyhttp.MatchPath{uploadsURL + "/*"}, nil),
-			}},
+			MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": shared.uploadsPath}},
 			// The uploads folder is the file server's root, so no path,
 			// however crafted, reaches anything but users' uploads.
 			HandlersRaw: []json.RawMessage{
-				handler("rewrite", &rewrite.Rewrite{StripPathPrefix: uploadsURL}),
+				shared.stripUploads,
 				handler("file_server", &fileserver.FileServer{Root: dir + "/uploads"}),
 			},
 			Terminal: true,
 		},
 		{HandlersRaw: []json.RawMessage{
-			handler("headers", setHeaders(pageHeaders)),
+			shared.pageHeaders,
 			handler("file_server", &fileserver.FileServer{Root: dir + "/public"}),
 		}},
 	}}
@@ -313,9 +331,10 @@ func siteRoute(in *provision.RenderInput, name string, hosts []string) caddyhttp
 // site's own 404.html, still with status 404. Other errors keep Caddy's
 // bare answer: a styled "page not found" for a 500 would mislead.
 func siteErrorRoute(in *provision.RenderInput, name string, hosts []string) caddyhttp.Route {
+	shared := sharedSiteJSON()
 	sub := caddyhttp.Subroute{Routes: caddyhttp.RouteList{{HandlersRaw: []json.RawMessage{
-		handler("headers", setHeaders(siteHeaders, pageHeaders)),
-		handler("rewrite", &rewrite.Rewrite{URI: "/" + notFoundFile}),
+		shared.errorHeaders,
+		shared.rewrite404,
 		handler("file_server", &fileserver.FileServer{
 			Root:       siteDir(in, name) + "/public",
 			StatusCode: "404",
@@ -324,7 +343,7 @@ func siteErrorRoute(in *provision.RenderInput, name string, hosts []string) cadd
 	return caddyhttp.Route{
 		MatcherSetsRaw: caddyhttp.RawMatcherSets{{
 			"host": caddyconfig.JSON(caddyhttp.MatchHost(hosts), nil),
-			"vars": caddyconfig.JSON(caddyhttp.VarsMatcher{"{http.error.status_code}": {"404"}}, nil),
+			"vars": shared.is404,
 		}},
 		HandlersRaw: []json.RawMessage{handler("subroute", &sub)},
 		Terminal:    true,
