@@ -27,6 +27,12 @@ func main() {
 	section := flag.String("section", "", "section name (marker)")
 	title := flag.String("title", "", "section title")
 	command := flag.String("command", "", "the command that produced the figures")
+	var ratios []string
+	flag.Func("ratio", "A/B: also print the ratio of the median times of benchmarks A and B (repeatable)", func(v string) error {
+		ratios = append(ratios, v)
+		return nil
+	})
+	note := flag.String("note", "", "a sentence printed under the table")
 	flag.Parse()
 	data, err := os.ReadFile(*in)
 	if err != nil {
@@ -45,6 +51,17 @@ func main() {
 		s := samples[name]
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s |\n", name, len(s.nsOp),
 			duration(median(s.nsOp)), bytesHuman(median(s.bOp)), strconv.FormatFloat(median(s.allocsOp), 'f', 0, 64))
+	}
+	for _, r := range ratios {
+		a, c, _ := strings.Cut(r, "/")
+		sa, sc := samples[a], samples[c]
+		if sa == nil || sc == nil || median(sc.nsOp) == 0 {
+			fail(fmt.Errorf("-ratio %s: no such benchmarks in %s", r, *in))
+		}
+		fmt.Fprintf(&b, "\nRatio %s / %s (median times): **%.2f**\n", a, c, median(sa.nsOp)/median(sc.nsOp))
+	}
+	if *note != "" {
+		fmt.Fprintf(&b, "\n%s\n", *note)
 	}
 	fmt.Fprintf(&b, "<!-- /bench:%s -->\n", *section)
 	if err := replaceSection(*out, *section, b.String()); err != nil {
