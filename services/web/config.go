@@ -134,7 +134,9 @@ func Config(in *provision.RenderInput) ([]byte, error) {
 		Logging: &caddy.Logging{Logs: map[string]*caddy.CustomLog{
 			"default": {BaseLog: caddy.BaseLog{
 				WriterRaw: caddyconfig.JSONModuleObject(caddy.StderrWriter{}, "output", "stderr", &warnings),
-				Level:     "INFO",
+				// Caddy logs in JSON beside ruche's own lines: keep only what
+				// needs a person's attention.
+				Level: "WARN",
 			}},
 		}},
 		StorageRaw: caddyconfig.JSONModuleObject(filestorage.FileStorage{Root: in.Abs(CaddyDir)}, "module", "file_system", &warnings),

@@ -111,7 +111,7 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 
 	// First apply, then bring up whatever is not yet running: an apply
 	// with 0 changes reloads nothing, but at start nothing runs yet.
-	if err := d.apply(ctx, p, raw, d.opts.Author, "up"); err != nil {
+	if _, err := d.apply(ctx, p, raw, d.opts.Author, "up"); err != nil {
 		return d.g.reportPackErrors(err, p)
 	}
 	if err := d.start(ctx); err != nil {
@@ -147,7 +147,7 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 }
 
 // apply runs the engine under the daemon's lock and records the outcome.
-func (d *daemon) apply(ctx context.Context, p *provision.Pack, raw []byte, author, note string) error {
+func (d *daemon) apply(ctx context.Context, p *provision.Pack, raw []byte, author, note string) (*provision.Result, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	res, err := d.engine.Apply(ctx, p, raw, provision.ApplyOptions{Author: author, Note: note})
@@ -155,16 +155,19 @@ func (d *daemon) apply(ctx context.Context, p *provision.Pack, raw []byte, autho
 	if err != nil {
 		d.applyErr = err
 		d.log.Error("apply failed", "err", err)
-		return err
+		return nil, err
 	}
 	d.applyErr = nil
 	d.pack, d.raw, d.desired = p, raw, res.Desired
-	d.lastResult = res
-	return nil
+	return res, nil
 }
 
-// start loads the web server and the services of the desired state.
+// start loads the web server and the services of the desired state, even
+// when an apply found nothing to change (at start nothing runs yet; on
+// SIGHUP everything is loaded again).
 func (d *daemon) start(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if err := d.loadWeb(d.desired); err != nil {
 		return err
 	}
@@ -254,7 +257,7 @@ func (d *daemon) reapplyLive(ctx context.Context, author string, force bool) {
 		d.log.Error(msgInvalidLive.In(d.lang()), "errors", i18n.Localize(err, d.lang()))
 		return
 	}
-	if err := d.apply(ctx, p, raw, author, ""); err != nil {
+	if _, err := d.apply(ctx, p, raw, author, ""); err != nil {
 		return
 	}
 	if force {
@@ -355,7 +358,8 @@ func (d *daemon) controlApply(ctx context.Context, req controlApply) controlOutp
 		fmt.Fprintln(&errOut, i18n.Localize(err, lang))
 		return controlOutput{Stderr: errOut.String(), Code: ExitFailed}
 	}
-	if err := d.apply(ctx, p, req.Pack, req.Author, req.Note); err != nil {
+	res, err := d.apply(ctx, p, req.Pack, req.Author, req.Note)
+	if err != nil {
 		code := exitCode(err)
 		if errors.Is(err, provision.ErrLocked) {
 			fmt.Fprintln(&errOut, "ruche: "+msgLocked.In(lang))
@@ -364,9 +368,6 @@ func (d *daemon) controlApply(ctx context.Context, req controlApply) controlOutp
 		}
 		return controlOutput{Stderr: errOut.String(), Code: code}
 	}
-	d.mu.Lock()
-	res := d.lastResult
-	d.mu.Unlock()
 	provision.WriteChanges(&out, res.Changes, lang, false)
 	return controlOutput{Stdout: out.String(), Code: ExitOK}
 }
