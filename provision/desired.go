@@ -40,10 +40,24 @@ type ServiceSpec struct {
 	MemoryMax int64
 }
 
-// Desired is the state a pack renders to: files and services. It is built by
+// Tree is a folder Ruche renders as a whole and switches atomically, such
+// as a website: readers (Caddy) see the old version or the new one, never a
+// mix. Its files are written into a new release folder beside Link, named by
+// a hash of their content, then the symlink Link is switched to it with one
+// rename. The release before is kept until the next switch, so requests in
+// flight finish on the files they started with; older ones are removed.
+type Tree struct {
+	Link    string // root-relative path of the symlink readers use
+	Files   []File // Path relative to the tree; Group and Service are the tree's
+	Group   string
+	Service string
+}
+
+// Desired is the state a pack renders to: files, trees and services. It is built by
 // Render and compared with the disk by Plan.
 type Desired struct {
 	Files    []File
+	Trees    []Tree
 	Services []ServiceSpec
 	// MoveAside lists folders (relative to the root) that hold what users
 	// made (uploads) for a group: when the group disappears from the desired
