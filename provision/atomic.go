@@ -87,10 +87,11 @@ type pendingFile struct {
 // writeBatch writes many files with the guarantee of writeAtomic but two
 // filesystem syncs instead of two fsyncs per file: every temporary file is
 // written, then one sync makes all of them durable, then each is renamed
-// over its target. On ext4 each fsync forces a journal commit that the
+// over its target (mustSync: sync even with no file, for trees staged by
+// the caller). On ext4 each fsync forces a journal commit that the
 // next file creation waits for; a 500-site apply spent 4 s there. The caller
 // syncs again (syncFS) once the renames and removals are done.
-func writeBatch(root string, files []pendingFile, step stepFunc, progress func()) error {
+func writeBatch(root string, files []pendingFile, step stepFunc, progress func(), mustSync bool) error {
 	made := map[string]bool{}
 	for _, f := range files {
 		dir := filepath.Dir(f.path)
@@ -110,7 +111,7 @@ func writeBatch(root string, files []pendingFile, step stepFunc, progress func()
 			progress()
 		}
 	}
-	if len(files) == 0 {
+	if len(files) == 0 && !mustSync {
 		return nil
 	}
 	if err := step("fsync:batch"); err != nil {

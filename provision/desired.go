@@ -68,5 +68,6 @@ type Desired struct {
 // sortFiles orders files by path so renders compare and print stably.
 func (d *Desired) sortFiles() {
 	sort.Slice(d.Files, func(i, j int) bool { return d.Files[i].Path < d.Files[j].Path })
+	sort.Slice(d.Trees, func(i, j int) bool { return d.Trees[i].Link < d.Trees[j].Link })
 	sort.Slice(d.Services, func(i, j int) bool { return d.Services[i].Name < d.Services[j].Name })
 }

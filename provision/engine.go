@@ -34,6 +34,11 @@ const (
 	// ChangeManifest: only Ruche's own list of files is out of date (an
 	// apply was cut off after the disk was right, before it said so).
 	ChangeManifest ChangeKind = "manifest"
+	// ChangeTree: a tree (a site's pages) switched to a new release;
+	// ChangeTreeFile lines follow it to say which of its files differ
+	// (Detail create, update or remove). They are not counted on their own.
+	ChangeTree     ChangeKind = "tree"
+	ChangeTreeFile ChangeKind = "tree-file"
 )
 
 // Change is one thing apply does.
@@ -226,6 +231,19 @@ func (e *Engine) diff(d *Desired, m *manifest) ([]Change, error) {
 			}
 		}
 	}
+	treeLinks := make([]string, 0, len(d.Trees))
+	for i := range d.Trees {
+		t := &d.Trees[i]
+		treeLinks = append(treeLinks, t.Link)
+		if t.Group != "" {
+			groups[t.Group] = true
+		}
+		tc, err := e.diffTree(t)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, tc...)
+	}
 	// Folders of users' files whose group is gone are moved aside first,
 	// before the rendered files around them are removed.
 	for _, group := range sortedKeys(m.MoveAside) {
@@ -238,14 +256,32 @@ func (e *Engine) diff(d *Desired, m *manifest) ([]Change, error) {
 		}
 	}
 	for _, path := range sortedKeys(m.Files) {
-		if wanted[path] {
+		// A file now under a tree's link was superseded by the tree (an
+		// older layout): the path resolves into the new release, never
+		// remove through it.
+		if wanted[path] || underAny(path, treeLinks) {
 			continue
 		}
 		if _, err := os.Lstat(e.abs(path)); err == nil {
 			changes = append(changes, Change{Kind: ChangeRemove, Path: path, Service: m.Files[path].Service})
 		}
 	}
+	for _, link := range sortedKeys(m.Trees) {
+		if !slices.Contains(treeLinks, link) {
+			changes = append(changes, Change{Kind: ChangeRemove, Path: link, Detail: "tree", Service: m.Trees[link].Service})
+		}
+	}
 	return changes, nil
+}
+
+// underAny reports whether p lies inside one of the folders dirs.
+func underAny(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // asidePath is where users' files of a removed group (or a file in Ruche's
@@ -332,6 +368,18 @@ func (e *Engine) carryOut(ctx context.Context, res *Result, raw []byte, opts App
 	for k, v := range d.MoveAside {
 		intent.MoveAside[k] = v
 	}
+	intent.Trees = map[string]treeEntry{}
+	for k, v := range m.Trees {
+		intent.Trees[k] = v
+	}
+	for i := range d.Trees {
+		t := &d.Trees[i]
+		if _, had := intent.Trees[t.Link]; !had {
+			// A tree the apply may leave half made: recorded so that a
+			// crash leaves nothing Ruche made unaccounted for.
+			intent.Trees[t.Link] = treeEntry{Hash: treeHash(t), Group: t.Group, Service: t.Service}
+		}
+	}
 	if err := step("manifest:intent"); err != nil {
 		return err
 	}
@@ -347,7 +395,12 @@ func (e *Engine) carryOut(ctx context.Context, res *Result, raw []byte, opts App
 	}
 	reload := map[string]bool{}
 	var batch []pendingFile
-	var removals []string
+	var removals []Change
+	var trees []string // links of the trees to switch
+	treeByLink := make(map[string]*Tree, len(d.Trees))
+	for i := range d.Trees {
+		treeByLink[d.Trees[i].Link] = &d.Trees[i]
+	}
 	for _, c := range res.Changes {
 		if c.Service != "" {
 			reload[c.Service] = true
@@ -366,25 +419,51 @@ func (e *Engine) carryOut(ctx context.Context, res *Result, raw []byte, opts App
 				}
 			}
 			batch = append(batch, pendingFile{path: e.abs(f.Path), data: f.Content, mode: f.Mode, uid: uid, gid: gid})
+		case ChangeTree:
+			trees = append(trees, c.Path)
 		case ChangeRemove:
-			removals = append(removals, c.Path)
+			removals = append(removals, c)
 		}
 	}
-	done := 0
+	total, done := len(batch)+len(removals), 0
+	for _, link := range trees {
+		total += len(treeByLink[link].Files)
+	}
 	progress := func() {
 		done++
 		if e.Progress != nil {
-			e.Progress(done, len(batch)+len(removals))
+			e.Progress(done, total)
 		}
 	}
-	if err := writeBatch(e.Root, batch, step, progress); err != nil {
-		return err
-	}
-	for _, rel := range removals {
-		if err := step("remove:" + rel); err != nil {
+	// Stage everything (trees' release folders, files' temporary copies),
+	// make it durable with one sync, then rename it all into place.
+	for _, link := range trees {
+		t := treeByLink[link]
+		if err := e.stageTree(t, treeHash(t), step, progress); err != nil {
 			return err
 		}
-		path := e.abs(rel)
+	}
+	if err := writeBatch(e.Root, batch, step, progress, len(trees) > 0); err != nil {
+		return err
+	}
+	for _, link := range trees {
+		t := treeByLink[link]
+		if err := e.commitTree(t, treeHash(t), step); err != nil {
+			return err
+		}
+	}
+	for _, c := range removals {
+		if c.Detail == "tree" {
+			if err := e.removeTree(c.Path, step); err != nil {
+				return err
+			}
+			progress()
+			continue
+		}
+		if err := step("remove:" + c.Path); err != nil {
+			return err
+		}
+		path := e.abs(c.Path)
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
@@ -424,6 +503,13 @@ func finalManifest(d *Desired) *manifest {
 	for i := range d.Files {
 		m.Files[d.Files[i].Path] = entryOf(&d.Files[i])
 	}
+	if len(d.Trees) > 0 {
+		m.Trees = make(map[string]treeEntry, len(d.Trees))
+		for i := range d.Trees {
+			t := &d.Trees[i]
+			m.Trees[t.Link] = treeEntry{Hash: treeHash(t), Group: t.Group, Service: t.Service}
+		}
+	}
 	return m
 }
 
@@ -457,6 +543,9 @@ func (e *Engine) cleanStaleTmp() error {
 	dirs := map[string]bool{e.abs(StateDir): true, e.abs(RevisionsDir): true, filepath.Dir(e.abs(PackPath)): true}
 	for path := range m.Files {
 		dirs[filepath.Dir(e.abs(path))] = true
+	}
+	for link := range m.Trees {
+		dirs[filepath.Dir(e.abs(link))] = true
 	}
 	for dir := range dirs {
 		entries, err := os.ReadDir(dir)

@@ -87,6 +87,13 @@ func snapshot(t *testing.T, root string) map[string]fileState {
 			return err
 		}
 		st := fileState{Mode: info.Mode()}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			target, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			st.SHA = sha256.Sum256([]byte(target))
+		}
 		if info.Mode().IsRegular() {
 			data, err := os.ReadFile(path)
 			if err != nil {

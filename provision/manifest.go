@@ -25,6 +25,14 @@ type manifest struct {
 	// MoveAside is the last applied Desired.MoveAside: when a group leaves,
 	// its folder is moved under RemovedDir.
 	MoveAside map[string]string `json:"move_aside,omitempty"`
+	// Trees maps each tree's link to the release it points to.
+	Trees map[string]treeEntry `json:"trees,omitempty"`
+}
+
+type treeEntry struct {
+	Hash    string `json:"hash"`
+	Group   string `json:"group,omitempty"`
+	Service string `json:"service,omitempty"`
 }
 
 type manifestEntry struct {
@@ -40,7 +48,7 @@ func entryOf(f *File) manifestEntry {
 }
 
 func readManifest(root string) (*manifest, error) {
-	m := &manifest{Version: manifestVersion, Files: map[string]manifestEntry{}, MoveAside: map[string]string{}}
+	m := &manifest{Version: manifestVersion, Files: map[string]manifestEntry{}, MoveAside: map[string]string{}, Trees: map[string]treeEntry{}}
 	data, err := os.ReadFile(filepath.Join(root, ManifestPath))
 	if errors.Is(err, fs.ErrNotExist) {
 		return m, nil
@@ -59,6 +67,9 @@ func readManifest(root string) (*manifest, error) {
 	}
 	if m.MoveAside == nil {
 		m.MoveAside = map[string]string{}
+	}
+	if m.Trees == nil {
+		m.Trees = map[string]treeEntry{}
 	}
 	return m, nil
 }

@@ -56,6 +56,7 @@ func Render(in *RenderInput, renderers []Renderer) (*Desired, error) {
 			return nil, i18n.Wrap(errs[i], msgRender, r.Name())
 		}
 		out.Files = append(out.Files, parts[i].Files...)
+		out.Trees = append(out.Trees, parts[i].Trees...)
 		out.Services = append(out.Services, parts[i].Services...)
 		for k, v := range parts[i].MoveAside {
 			out.MoveAside[k] = v
@@ -64,7 +65,7 @@ func Render(in *RenderInput, renderers []Renderer) (*Desired, error) {
 	seen := make(map[string]bool, len(out.Files))
 	for i := range out.Files {
 		f := &out.Files[i]
-		if f.Path == "" || strings.HasPrefix(f.Path, "/") || path.Clean(f.Path) != f.Path || strings.HasPrefix(f.Path, "../") {
+		if !validRel(f.Path) {
 			return nil, fmt.Errorf("render: bad file path %q", f.Path)
 		}
 		if seen[f.Path] {
@@ -75,6 +76,27 @@ func Render(in *RenderInput, renderers []Renderer) (*Desired, error) {
 			f.Mode = 0o644
 		}
 	}
+	for i := range out.Trees {
+		t := &out.Trees[i]
+		if !validRel(t.Link) || seen[t.Link] {
+			return nil, fmt.Errorf("render: bad or duplicate tree %q", t.Link)
+		}
+		seen[t.Link] = true
+		for j := range t.Files {
+			f := &t.Files[j]
+			if !validRel(f.Path) {
+				return nil, fmt.Errorf("render: bad file path %q in tree %s", f.Path, t.Link)
+			}
+			if f.Mode == 0 {
+				f.Mode = 0o644
+			}
+		}
+	}
 	out.sortFiles()
 	return out, nil
+}
+
+// validRel reports whether p is a clean path inside the root.
+func validRel(p string) bool {
+	return p != "" && p != "." && !strings.HasPrefix(p, "/") && path.Clean(p) == p && p != ".." && !strings.HasPrefix(p, "../")
 }

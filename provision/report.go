@@ -19,6 +19,8 @@ var (
 	msgMoveAside = i18n.M{FR: "> %s mis de côté dans %s (rien n'est effacé)", EN: "> %s moved aside to %s (nothing is deleted)"}
 	msgBackup    = i18n.M{FR: "> %s n'a pas été créé par Ruche : gardé dans %s", EN: "> %s was not made by Ruche: kept in %s"}
 	msgRevision  = i18n.M{FR: "* nouvelle révision du pack : %s", EN: "* new pack revision: %s"}
+	msgTree      = i18n.M{FR: "~ %s (nouvelle version %s)", EN: "~ %s (new version %s)"}
+	msgTreeGone  = i18n.M{FR: "- %s (dossier entier supprimé)", EN: "- %s (whole folder removed)"}
 	msgManifest  = i18n.M{FR: "* liste des fichiers de Ruche remise à jour (%s)", EN: "* Ruche's list of its files brought up to date (%s)"}
 	msgUsers     = i18n.M{FR: "* comptes du panneau mis à jour : %s", EN: "* panel accounts updated: %s"}
 	msgBinary    = i18n.M{FR: "  (contenu binaire différent)", EN: "  (binary content differs)"}
@@ -44,7 +46,19 @@ func WriteChanges(w io.Writer, changes []Change, lang i18n.Lang, diffs bool) {
 		case ChangeMode:
 			fmt.Fprintln(w, msgMode.Sprintf(lang, c.Path, c.Detail))
 		case ChangeRemove:
-			fmt.Fprintln(w, msgRemove.Sprintf(lang, c.Path))
+			if c.Detail == "tree" {
+				fmt.Fprintln(w, msgTreeGone.Sprintf(lang, c.Path))
+			} else {
+				fmt.Fprintln(w, msgRemove.Sprintf(lang, c.Path))
+			}
+		case ChangeTree:
+			fmt.Fprintln(w, msgTree.Sprintf(lang, c.Path, c.Detail[:min(8, len(c.Detail))]))
+		case ChangeTreeFile:
+			mark := map[string]string{"create": "+", "update": "~", "remove": "-"}[c.Detail]
+			fmt.Fprintf(w, "  %s %s\n", mark, c.Path)
+			if diffs && c.Detail == "update" {
+				writeDiff(w, c, lang)
+			}
 		case ChangeMoveAside:
 			fmt.Fprintln(w, msgMoveAside.Sprintf(lang, c.Path, c.To))
 		case ChangeBackup:
@@ -65,7 +79,7 @@ func WriteChanges(w io.Writer, changes []Change, lang i18n.Lang, diffs bool) {
 func CountChanges(changes []Change) int {
 	n := 0
 	for _, c := range changes {
-		if c.Kind != ChangeRevision {
+		if c.Kind != ChangeRevision && c.Kind != ChangeTreeFile {
 			n++
 		}
 	}

@@ -38,6 +38,14 @@ func treeOf(t *testing.T, root string) map[string]string {
 		if err != nil {
 			return err
 		}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			target, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			out[rel] = "link " + target
+			return nil
+		}
 		if !info.Mode().IsRegular() {
 			out[rel] = info.Mode().String()
 			return nil
