@@ -37,7 +37,10 @@ const (
 	// ChangeTree: a tree (a site's pages) switched to a new release;
 	// ChangeTreeFile lines follow it to say which of its files differ
 	// (Detail create, update or remove). They are not counted on their own.
-	ChangeTree     ChangeKind = "tree"
+	ChangeTree ChangeKind = "tree"
+	// ChangeMkdir: an empty folder for users' files (a site's uploads)
+	// is made, so that a technician finds where to put them.
+	ChangeMkdir    ChangeKind = "mkdir"
 	ChangeTreeFile ChangeKind = "tree-file"
 )
 
@@ -244,6 +247,12 @@ func (e *Engine) diff(d *Desired, m *manifest) ([]Change, error) {
 		}
 		changes = append(changes, tc...)
 	}
+	for _, group := range sortedKeys(d.MoveAside) {
+		folder := d.MoveAside[group]
+		if _, err := os.Lstat(e.abs(folder)); errors.Is(err, fs.ErrNotExist) {
+			changes = append(changes, Change{Kind: ChangeMkdir, Path: folder})
+		}
+	}
 	// Folders of users' files whose group is gone are moved aside first,
 	// before the rendered files around them are removed.
 	for _, group := range sortedKeys(m.MoveAside) {
@@ -421,6 +430,13 @@ func (e *Engine) carryOut(ctx context.Context, res *Result, raw []byte, opts App
 			batch = append(batch, pendingFile{path: e.abs(f.Path), data: f.Content, mode: f.Mode, uid: uid, gid: gid})
 		case ChangeTree:
 			trees = append(trees, c.Path)
+		case ChangeMkdir:
+			if err := step("mkdir:" + c.Path); err != nil {
+				return err
+			}
+			if err := os.MkdirAll(e.abs(c.Path), 0o755); err != nil {
+				return err
+			}
 		case ChangeRemove:
 			removals = append(removals, c)
 		}

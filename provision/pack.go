@@ -75,6 +75,9 @@ type Page struct {
 	Path  string `yaml:"path"`
 	Title string `yaml:"title"`
 	Body  string `yaml:"body"`
+	// Date (YYYY-MM-DD) makes a page of a news site a dated post, listed
+	// on its home page and in its feed; other templates ignore it.
+	Date string `yaml:"date"`
 }
 
 // Mail is Postfix: domains the box receives for, a relay for outgoing mail,

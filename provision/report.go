@@ -21,6 +21,7 @@ var (
 	msgRevision  = i18n.M{FR: "* nouvelle révision du pack : %s", EN: "* new pack revision: %s"}
 	msgTree      = i18n.M{FR: "~ %s (nouvelle version %s)", EN: "~ %s (new version %s)"}
 	msgTreeGone  = i18n.M{FR: "- %s (dossier entier supprimé)", EN: "- %s (whole folder removed)"}
+	msgMkdir     = i18n.M{FR: "+ %s/ (dossier pour vos fichiers)", EN: "+ %s/ (folder for your files)"}
 	msgManifest  = i18n.M{FR: "* liste des fichiers de Ruche remise à jour (%s)", EN: "* Ruche's list of its files brought up to date (%s)"}
 	msgUsers     = i18n.M{FR: "* comptes du panneau mis à jour : %s", EN: "* panel accounts updated: %s"}
 	msgBinary    = i18n.M{FR: "  (contenu binaire différent)", EN: "  (binary content differs)"}
@@ -65,6 +66,8 @@ func WriteChanges(w io.Writer, changes []Change, lang i18n.Lang, diffs bool) {
 			fmt.Fprintln(w, msgBackup.Sprintf(lang, c.Path, c.To))
 		case ChangeRevision:
 			fmt.Fprintln(w, msgRevision.Sprintf(lang, c.Path))
+		case ChangeMkdir:
+			fmt.Fprintln(w, msgMkdir.Sprintf(lang, c.Path))
 		case ChangeManifest:
 			fmt.Fprintln(w, msgManifest.Sprintf(lang, c.Path))
 		case ChangeUsers:

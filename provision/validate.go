@@ -225,6 +225,62 @@ var (
 		FR: "« %s » est réservé par la box (/uploads/, /404.html, index.html) : choisissez un autre chemin",
 		EN: "%q is reserved by the box (/uploads/, /404.html, index.html): choose another path",
 	}
+	msgPageReservedFile = i18n.M{
+		FR: "« %s » est réservé : %s est un fichier que la box met à la racine des sites ; choisissez un autre chemin",
+		EN: "%q is reserved: %s is a file the box puts at the root of sites; choose another path",
+	}
+	msgParamUnknown = i18n.M{
+		FR: "« %s » n'est pas un paramètre du modèle %s : %s",
+		EN: "%q is not a parameter of the %s template: %s",
+	}
+	msgParamSuggest = i18n.M{
+		FR: "« %s » n'est pas un paramètre du modèle %s : vouliez-vous dire « %s » ?",
+		EN: "%q is not a parameter of the %s template: did you mean %q?",
+	}
+	msgParamOneLine = i18n.M{
+		FR: "ce texte doit tenir sur une ligne",
+		EN: "this text must fit on one line",
+	}
+	msgParamDate = i18n.M{
+		FR: "« %s » n'est pas une date : écrivez-la AAAA-MM-JJ (comme 2026-06-21)",
+		EN: "%q is not a date: write it YYYY-MM-DD (like 2026-06-21)",
+	}
+	msgParamTime = i18n.M{
+		FR: "« %s » n'est pas une heure : écrivez-la HH:MM (comme 18:30)",
+		EN: "%q is not a time: write it HH:MM (like 18:30)",
+	}
+	msgParamEnd = i18n.M{
+		FR: "« %s » ne convient pas comme fin : une heure (23:00), une date (2026-06-22) ou les deux (2026-06-22 02:00)",
+		EN: "%q is not a valid end: a time (23:00), a date (2026-06-22) or both (2026-06-22 02:00)",
+	}
+	msgParamNeedsDate = i18n.M{
+		FR: "%s ne va pas sans date : donnez aussi date (comme 2026-06-21)",
+		EN: "%s needs a date: give date too (like 2026-06-21)",
+	}
+	msgParamEndNeedsTime = i18n.M{
+		FR: "la fin a une heure mais le début n'en a pas : donnez time, ou une fin sans heure",
+		EN: "the end has a time but the start has none: give time, or an end without a time",
+	}
+	msgParamEndWantsTime = i18n.M{
+		FR: "le début a une heure : donnez aussi celle de la fin (comme « 2026-06-22 02:00 » ou « 23:00 »)",
+		EN: `the start has a time: give the end's too (like "2026-06-22 02:00" or "23:00")`,
+	}
+	msgParamEndBefore = i18n.M{
+		FR: "la fin « %s » n'est pas après le début",
+		EN: "the end %q is not after the start",
+	}
+	msgParamURL = i18n.M{
+		FR: "« %s » n'est pas une adresse web : elle commence par https:// ou http://, ou c'est un chemin du site comme /uploads/inscription.pdf",
+		EN: "%q is not a web address: it starts with https:// or http://, or is a path on the site like /uploads/form.pdf",
+	}
+	msgParamPhone = i18n.M{
+		FR: "« %s » n'est pas un numéro de téléphone : des chiffres et des espaces, + au début pour l'international (comme 04 72 00 00 00 ou +33 4 72 00 00 00)",
+		EN: "%q is not a phone number: digits and spaces, + first for an international number (like 04 72 00 00 00 or +33 4 72 00 00 00)",
+	}
+	msgParamLinks = i18n.M{
+		FR: "ligne %d : « %s » n'est pas un lien : écrivez Texte|https://adresse, un lien par ligne",
+		EN: "line %d: %q is not a link: write Label|https://address, one link per line",
+	}
 	msgParamKey = i18n.M{
 		FR: "« %s » ne convient pas comme nom de paramètre : lettres minuscules, chiffres ou « _ »",
 		EN: "%q is not a valid parameter name: lowercase letters, digits or '_'",
@@ -537,17 +593,131 @@ func (v *validator) sites() {
 		}
 		v.required(sp+".title", s.Title)
 		v.pages(sp, s.Pages)
-		keys := make([]string, 0, len(s.Params))
-		for k := range s.Params {
-			keys = append(keys, k)
+		v.params(sp, s)
+	}
+}
+
+// params checks a site's params against what its template reads
+// (templates.Params): names it knows, values of the form each one takes,
+// and an event's start and end that make sense together.
+func (v *validator) params(sp string, s *Site) {
+	spec := map[string]templates.ParamKind{}
+	var names []string
+	for _, prm := range templates.Params(s.Template) {
+		spec[prm.Name] = prm.Kind
+		names = append(names, prm.Name)
+	}
+	keys := make([]string, 0, len(s.Params))
+	for k := range s.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		kp := sp + ".params." + k
+		if !reParamKey.MatchString(k) {
+			v.addAt(v.p.KeyPos(kp), kp, msgParamKey, quoted(k))
+			continue
 		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if !reParamKey.MatchString(k) {
-				kp := sp + ".params." + k
-				v.addAt(v.p.KeyPos(kp), kp, msgParamKey, quoted(k))
+		kind, known := spec[k]
+		if !known {
+			// A template Ruche does not describe (a test's) reads anything.
+			if len(names) > 0 {
+				v.unknownParam(kp, k, s.Template, names)
+			}
+			continue
+		}
+		v.param(kp, kind, s.Params[k])
+	}
+	if s.Template == "event" {
+		v.eventTimes(sp, s.Params)
+	}
+}
+
+// unknownParam reports a param the template does not read, suggesting the
+// nearest name when it looks like a typo ("adress").
+func (v *validator) unknownParam(kp, name, tpl string, names []string) {
+	best, bestDist := "", len(name)+1
+	for _, n := range names {
+		if d := editDistance(name, n); d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	if bestDist*3 <= max(len(name), len(best)) {
+		v.addAt(v.p.KeyPos(kp), kp, msgParamSuggest, quoted(name), tpl, quoted(best))
+		return
+	}
+	v.addAt(v.p.KeyPos(kp), kp, msgParamUnknown, quoted(name), tpl, strings.Join(names, ", "))
+}
+
+// param checks one value against the form its template expects.
+func (v *validator) param(at string, kind templates.ParamKind, value string) {
+	trimmed := strings.TrimSpace(value)
+	if trimmed == "" {
+		return // an empty param shows nothing, as if absent
+	}
+	switch kind {
+	case templates.ParamText:
+		if strings.ContainsAny(trimmed, "\r\n") {
+			v.add(at, msgParamOneLine)
+		}
+	case templates.ParamDate:
+		if _, ok := templates.ParseDate(trimmed); !ok {
+			v.add(at, msgParamDate, quoted(value))
+		}
+	case templates.ParamTime:
+		if _, ok := templates.ParseClock(trimmed); !ok {
+			v.add(at, msgParamTime, quoted(value))
+		}
+	case templates.ParamEnd:
+		if _, _, ok := templates.ParseEnd(trimmed); !ok {
+			v.add(at, msgParamEnd, quoted(value))
+		}
+	case templates.ParamURL:
+		if !templates.SafeURL(trimmed) {
+			v.add(at, msgParamURL, quoted(value))
+		}
+	case templates.ParamEmail:
+		v.email(at, trimmed)
+	case templates.ParamPhone:
+		if _, ok := templates.PhoneURI(trimmed); !ok {
+			v.add(at, msgParamPhone, quoted(value))
+		}
+	case templates.ParamLinks:
+		if _, bad := templates.ParseLinks(value); bad > 0 {
+			v.add(at, msgParamLinks, bad, quoted(strings.TrimSpace(strings.Split(value, "\n")[bad-1])))
+		}
+	}
+}
+
+// eventTimes checks that an event's time and end go with its date: a
+// calendar file needs a start, and an end after it of the same kind (a
+// day, or a day and a time).
+func (v *validator) eventTimes(sp string, params map[string]string) {
+	get := func(k string) string { return strings.TrimSpace(params[k]) }
+	start, okDate := templates.ParseDate(get("date"))
+	clock, okTime := templates.ParseClock(get("time"))
+	endDate, endClock, okEnd := templates.ParseEnd(get("end"))
+	if get("date") == "" {
+		for _, k := range []string{"time", "end"} {
+			if get(k) != "" {
+				v.add(sp+".params."+k, msgParamNeedsDate, k)
 			}
 		}
+		return
+	}
+	if !okDate || get("end") == "" || !okEnd || get("time") != "" && !okTime {
+		return // the bad value is already reported
+	}
+	at := sp + ".params.end"
+	switch {
+	case endClock != "" && !okTime:
+		v.add(at, msgParamEndNeedsTime)
+	case endClock == "" && okTime:
+		v.add(at, msgParamEndWantsTime)
+	case endDate == "":
+		// A time alone: the same day, or the next when not after the start.
+	case endDate < start.Format(time.DateOnly) || endDate == start.Format(time.DateOnly) && endClock != "" && endClock <= clock:
+		v.add(at, msgParamEndBefore, quoted(get("end")))
 	}
 }
 
@@ -556,6 +726,11 @@ func (v *validator) pages(sp string, pages []Page) {
 	for j, pg := range pages {
 		pp := fmt.Sprintf("%s.pages[%d]", sp, j)
 		v.required(pp+".title", pg.Title)
+		if pg.Date != "" {
+			if _, ok := templates.ParseDate(pg.Date); !ok {
+				v.add(pp+".date", msgParamDate, quoted(pg.Date))
+			}
+		}
 		if !v.required(pp+".path", pg.Path) {
 			continue
 		}
@@ -591,6 +766,11 @@ func (v *validator) pagePath(at, p string) bool {
 	segments := strings.Split(strings.Trim(p, "/"), "/")
 	if segments[0] == "uploads" || segments[0] == "404.html" || slices.Contains(segments, "index.html") {
 		v.add(at, msgPageReserved, quoted(p))
+		return false
+	}
+	// The files a template puts at the root of a site beside its pages.
+	if segments[0] == "feed.atom" || segments[0] == "event.ics" {
+		v.add(at, msgPageReservedFile, quoted(p), "/"+segments[0])
 		return false
 	}
 	return true
