@@ -1,11 +1,12 @@
 // Package web is the box's one HTTP server: Caddy v2, embedded as a
 // library. It renders Caddy's JSON configuration from the pack (the site
-// farm, the panel, later the wiki and TLS), runs it in-process and hot
+// farm, the panel, TLS, later the wiki), runs it in-process and hot
 // reloads it, and lets Go handlers such as the panel be served by Caddy
 // with no proxy hop (the "ruche" handler module, see handler.go).
 //
 // What a request reaches, in route order:
 //
+//	(box.tls acme) a public domain over plain HTTP                    → 308 to https
 //	a site's domains, <site>-<hostname>.local, <site>.localhost (dev)  → that site's files
 //	(issue 4) wiki-<hostname>.local, wiki.localhost, wiki.domain      → DokuWiki
 //	<hostname>.local, panel.localhost (dev), any IP address literal    → the panel
@@ -13,13 +14,20 @@
 //
 // An unknown Host never falls through to some site: a name that is not in
 // the pack must not show an association's pages under someone else's name.
+//
+// TLS follows box.tls (see tls.go): one Caddy server listens on an HTTP
+// and, unless tls is off, an HTTPS address, with the same routes on both.
+// HTTP keeps answering every name: phones on the LAN that have not
+// installed the box's local CA must still reach the sites.
 package web
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,7 +41,6 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/fileserver"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/headers"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/rewrite"
-	"github.com/caddyserver/caddy/v2/modules/caddytls"
 	"github.com/caddyserver/caddy/v2/modules/filestorage"
 	"golang.org/x/net/idna"
 
@@ -43,10 +50,15 @@ import (
 
 // Paths and names of the web service, relative to the root.
 const (
-	// CaddyDir is Caddy's storage (locks, and from issue 3 certificates
-	// and the local CA); ConfigPath is the rendered configuration.
+	// CaddyDir is Caddy's storage (locks, certificates, the local CA);
+	// ConfigPath is the rendered configuration.
 	CaddyDir   = "var/lib/ruche/caddy"
 	ConfigPath = CaddyDir + "/caddy.json"
+	// LocalCARoot is the root certificate of the box's local CA (PEM),
+	// which Caddy creates on the first start with box.tls internal or acme.
+	// A device that trusts it accepts the box's HTTPS on every LAN name
+	// (the panel offers it for download). See LocalCARootPath.
+	LocalCARoot = CaddyDir + "/pki/authorities/" + localCA + "/root.crt"
 	// Service is the name files feeding Caddy are tagged with: when one of
 	// them changes, the daemon reloads Caddy (Server.Load).
 	Service = "web"
@@ -102,15 +114,35 @@ func Config(in *provision.RenderInput) ([]byte, error) {
 	routes = append(routes, wikiRoutes(in)...)
 	routes = append(routes, panelRoute(in), unknownHostRoute())
 
+	mode := tlsMode(in)
+	var certNames, publicNames []string
+	if mode != tlsOff {
+		var err error
+		if certNames, publicNames, err = servedHosts(in); err != nil {
+			return nil, err
+		}
+	}
+	if mode == tlsACME && len(publicNames) > 0 {
+		routes = append(caddyhttp.RouteList{httpsRedirectRoute(in, publicNames)}, routes...)
+	}
+
+	httpAddr, httpsAddr := DefaultListen(in.Root)
 	server := &caddyhttp.Server{
-		Listen: defaultListen(in),
+		Listen: []string{httpAddr},
+		// HTTP/1.1 only on plain HTTP (HTTP/2 needs TLS, and h2c is for
+		// proxies); HTTP/3 stays off: it would need a UDP socket Ruche does
+		// not hold across reloads, for little gain on a LAN.
+		Protocols: []string{"h1"},
 		// A slow client may not hold a connection open forever on a box
 		// with little memory (slowloris).
 		ReadHeaderTimeout: caddy.Duration(10 * time.Second),
 		IdleTimeout:       caddy.Duration(2 * time.Minute),
 		Routes:            routes,
 		Errors:            &caddyhttp.HTTPErrorConfig{Routes: errorRoutes},
-		AutoHTTPS:         autoHTTPS(in),
+		// Ruche says itself which certificates to get and where to
+		// redirect (tls.go): Caddy's automatic HTTPS would redirect every
+		// name, .local ones included, and listen where it chooses.
+		AutoHTTPS: &caddyhttp.AutoHTTPSConfig{Disabled: true},
 	}
 	httpApp := caddyhttp.App{
 		Servers: map[string]*caddyhttp.Server{ServerName: server},
@@ -122,6 +154,16 @@ func Config(in *provision.RenderInput) ([]byte, error) {
 		ShutdownDelay: caddy.Duration(time.Second),
 		// Then connections still open on it get this long to finish.
 		GracePeriod: caddy.Duration(10 * time.Second),
+	}
+	if mode != tlsOff {
+		// One server, two addresses: Caddy serves TLS on every address
+		// but the one on the app's http_port. Server.Load keeps the two
+		// ports in step when the daemon overrides the addresses.
+		server.Listen = []string{httpAddr, httpsAddr}
+		server.Protocols = []string{"h1", "h2"}
+		server.ListenProtocols = [][]string{{"h1"}, {"h1", "h2"}}
+		server.TLSConnPolicies = connectionPolicies(in)
+		httpApp.HTTPPort, httpApp.HTTPSPort = port(httpAddr), port(httpsAddr)
 	}
 
 	var warnings []caddyconfig.Warning
@@ -142,8 +184,11 @@ func Config(in *provision.RenderInput) ([]byte, error) {
 		StorageRaw: caddyconfig.JSONModuleObject(filestorage.FileStorage{Root: in.Abs(CaddyDir)}, "module", "file_system", &warnings),
 		AppsRaw: caddy.ModuleMap{
 			"http": caddyconfig.JSON(httpApp, &warnings),
-			"tls":  caddyconfig.JSON(tlsApp(in), &warnings),
+			"tls":  caddyconfig.JSON(tlsApp(in, mode, certNames, publicNames), &warnings),
 		},
+	}
+	if mode != tlsOff {
+		cfg.AppsRaw["pki"] = caddyconfig.JSON(pkiApp(in), &warnings)
 	}
 	if len(warnings) > 0 {
 		return nil, fmt.Errorf("web: caddy config: %s", warnings[0].Message)
@@ -167,35 +212,74 @@ var msgSite = i18n.M{FR: "site %s", EN: "site %s"}
 // which browsers resolve to loopback by themselves.
 func dev(in *provision.RenderInput) bool { return in.Root != "/" }
 
-// defaultListen is where Caddy listens unless the daemon says otherwise
-// (ruche up --http, Server.Load's listen).
-func defaultListen(in *provision.RenderInput) []string {
-	if dev(in) {
-		return []string{"127.0.0.1:8080"}
+// Where Caddy listens unless the daemon says otherwise (ruche up --http
+// and --https, Server.Load's Listen): the real ports on a box, loopback
+// high ports under any other root.
+const (
+	BoxHTTP  = ":80"
+	BoxHTTPS = ":443"
+	DevHTTP  = "127.0.0.1:8080"
+	DevHTTPS = "127.0.0.1:8443"
+)
+
+// DefaultListen returns the HTTP and HTTPS addresses of a box under root.
+func DefaultListen(root string) (http, https string) {
+	if root != "/" {
+		return DevHTTP, DevHTTPS
 	}
-	return []string{":80"}
+	return BoxHTTP, BoxHTTPS
 }
 
-// autoHTTPS is the TLS seam. Issue 3 turns box.tls into HTTPS: "internal"
-// (Caddy's local CA, stored under CaddyDir), "acme" for public domains,
-// "off" keeps this. Until then, Caddy must not try to get certificates
-// nor redirect to HTTPS.
-func autoHTTPS(*provision.RenderInput) *caddyhttp.AutoHTTPSConfig {
-	return &caddyhttp.AutoHTTPSConfig{Disabled: true}
+// port is the port number of a listen address, 0 when it has none.
+func port(addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(p)
+	return n
 }
 
-// tlsApp is the other half of the TLS seam (issue 3: automation policies,
-// the internal issuer). Storage cleaning is off for now because, with no
-// certificate to clean, its only effect is Caddy writing an instance.uuid
-// under $HOME/.local/share, outside the box's root.
-func tlsApp(*provision.RenderInput) *caddytls.TLS {
-	return &caddytls.TLS{DisableStorageClean: true}
-}
-
-// wikiRoutes is the wiki's seam (issue 4): DokuWiki on wiki-<hostname>.local,
-// wiki.localhost (dev) and wiki.domain, through php_fastcgi to php-fpm.
+// wikiRoutes is the wiki's seam (issue 4): DokuWiki on wikiHosts, through
+// php_fastcgi to php-fpm.
 func wikiRoutes(*provision.RenderInput) []caddyhttp.Route {
 	return nil
+}
+
+// wikiHosts are the wiki's names when it is enabled: wiki-<hostname>.local,
+// wiki.domain, and in dev wiki.localhost. The box gets certificates for
+// them already.
+func wikiHosts(in *provision.RenderInput) ([]string, error) {
+	if !in.Pack.Wiki.Enabled {
+		return nil, nil
+	}
+	var hosts []string
+	if in.Pack.Wiki.Domain != "" {
+		ascii, err := asciiDomain(in.Pack.Wiki.Domain)
+		if err != nil {
+			return nil, err
+		}
+		hosts = append(hosts, ascii)
+	}
+	if hn := hostname(in); hn != "" {
+		hosts = append(hosts, "wiki-"+hn+".local")
+	}
+	if dev(in) {
+		hosts = append(hosts, "wiki.localhost")
+	}
+	return hosts, nil
+}
+
+// panelHosts are the panel's names (it also answers on IP literals).
+func panelHosts(in *provision.RenderInput) []string {
+	var hosts []string
+	if hn := hostname(in); hn != "" {
+		hosts = append(hosts, hn+".local")
+	}
+	if dev(in) {
+		hosts = append(hosts, "panel.localhost")
+	}
+	return hosts
 }
 
 // siteHosts are the names a site answers to: its pack domains in ASCII
@@ -269,12 +353,29 @@ var pageHeaders = http.Header{
 	"Content-Security-Policy": {"default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"},
 }
 
+// Caching. Pages may change at any apply and their URLs carry no version:
+// a browser keeps them but asks again each time, and the file server
+// answers 304 when the ETag or Last-Modified it sent still holds (a few
+// hundred bytes instead of the page). Feeds and calendars are polled by
+// readers and calendar apps: a few minutes of staleness saves the box
+// their repeated requests. Uploads change rarely and are the heavy files.
+var (
+	pageCache   = http.Header{"Cache-Control": {"no-cache"}}
+	feedCache   = http.Header{"Cache-Control": {"public, max-age=300"}}
+	uploadCache = http.Header{"Cache-Control": {"public, max-age=3600"}}
+)
+
+// feedPaths are the files of a site that readers poll: Atom/RSS feeds
+// (news) and iCalendar files (event).
+var feedPaths = caddyhttp.MatchPath{"*.xml", "*.atom", "*.rss", "*.ics"}
+
 // siteJSON holds the pieces of JSON every site's routes share. They are
 // marshalled once: with 500 sites, marshalling them per site was a third of
 // the whole render.
 type siteJSON struct {
-	headers, encode, pageHeaders, errorHeaders   json.RawMessage
-	uploadsPath, stripUploads, rewrite404, is404 json.RawMessage
+	headers, encode, pageHeaders, feedHeaders, errorHeaders json.RawMessage
+	uploadHeaders, uploadsPath, stripUploads                json.RawMessage
+	feedPaths, rewrite404, is404                            json.RawMessage
 }
 
 var sharedSiteJSON = sync.OnceValue(func() siteJSON {
@@ -287,22 +388,27 @@ var sharedSiteJSON = sync.OnceValue(func() siteJSON {
 			},
 			Prefer: []string{"zstd", "gzip"},
 		}),
-		pageHeaders:  handler("headers", setHeaders(pageHeaders)),
-		errorHeaders: handler("headers", setHeaders(siteHeaders, pageHeaders)),
-		uploadsPath:  caddyconfig.JSON(caddyhttp.MatchPath{uploadsURL + "/*"}, nil),
-		stripUploads: handler("rewrite", &rewrite.Rewrite{StripPathPrefix: uploadsURL}),
-		rewrite404:   handler("rewrite", &rewrite.Rewrite{URI: "/" + notFoundFile}),
-		is404:        caddyconfig.JSON(caddyhttp.VarsMatcher{"{http.error.status_code}": {"404"}}, nil),
+		pageHeaders:   handler("headers", setHeaders(pageHeaders, pageCache)),
+		feedHeaders:   handler("headers", setHeaders(pageHeaders, feedCache)),
+		errorHeaders:  handler("headers", setHeaders(siteHeaders, pageHeaders, pageCache)),
+		uploadHeaders: handler("headers", setHeaders(uploadCache)),
+		uploadsPath:   caddyconfig.JSON(caddyhttp.MatchPath{uploadsURL + "/*"}, nil),
+		stripUploads:  handler("rewrite", &rewrite.Rewrite{StripPathPrefix: uploadsURL}),
+		feedPaths:     caddyconfig.JSON(feedPaths, nil),
+		rewrite404:    handler("rewrite", &rewrite.Rewrite{URI: "/" + notFoundFile}),
+		is404:         caddyconfig.JSON(caddyhttp.VarsMatcher{"{http.error.status_code}": {"404"}}, nil),
 	}
 })
 
 // siteRoute serves one site: /uploads/* from the users' uploads folder,
 // everything else from the rendered pages, compressed when the client
-// accepts it. Uploads get no Content-Security-Policy: a PDF or an image
-// opened directly must display in every browser.
+// accepts it, with the caching headers above. Uploads get no
+// Content-Security-Policy: a PDF or an image opened directly must display
+// in every browser.
 func siteRoute(in *provision.RenderInput, name string, hosts []string) caddyhttp.Route {
 	dir := siteDir(in, name)
 	shared := sharedSiteJSON()
+	public := handler("file_server", &fileserver.FileServer{Root: dir + "/public"})
 	sub := caddyhttp.Subroute{Routes: caddyhttp.RouteList{
 		// Not terminal: these wrap the routes below (Caddy chains the
 		// handlers of every matching route until a terminal one).
@@ -312,15 +418,18 @@ func siteRoute(in *provision.RenderInput, name string, hosts []string) caddyhttp
 			// The uploads folder is the file server's root, so no path,
 			// however crafted, reaches anything but users' uploads.
 			HandlersRaw: []json.RawMessage{
+				shared.uploadHeaders,
 				shared.stripUploads,
 				handler("file_server", &fileserver.FileServer{Root: dir + "/uploads"}),
 			},
 			Terminal: true,
 		},
-		{HandlersRaw: []json.RawMessage{
-			shared.pageHeaders,
-			handler("file_server", &fileserver.FileServer{Root: dir + "/public"}),
-		}},
+		{
+			MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": shared.feedPaths}},
+			HandlersRaw:    []json.RawMessage{shared.feedHeaders, public},
+			Terminal:       true,
+		},
+		{HandlersRaw: []json.RawMessage{shared.pageHeaders, public}},
 	}}
 	return caddyhttp.Route{
 		MatcherSetsRaw: caddyhttp.RawMatcherSets{{"host": caddyconfig.JSON(caddyhttp.MatchHost(hosts), nil)}},
@@ -364,13 +473,7 @@ const ipHostPattern = `^(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|\[?[0-9A-Fa-f.]*:[0-9A-
 // addresses, whichever interface the visitor reached), to the panel's Go
 // handler. The two matcher sets are OR-ed.
 func panelRoute(in *provision.RenderInput) caddyhttp.Route {
-	var hosts []string
-	if hn := hostname(in); hn != "" {
-		hosts = append(hosts, hn+".local")
-	}
-	if dev(in) {
-		hosts = append(hosts, "panel.localhost")
-	}
+	hosts := panelHosts(in)
 	ip := caddyhttp.RawMatcherSets{{
 		"vars_regexp": caddyconfig.JSON(caddyhttp.MatchVarsRE{
 			"{http.request.host}": &caddyhttp.MatchRegexp{Name: "ip", Pattern: ipHostPattern},

@@ -3,6 +3,8 @@ package web
 import (
 	"compress/gzip"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +28,9 @@ import (
 // writeBox renders the pack's sites and Caddy config under root and
 // writes them, as the engine would, and returns caddy.json. The sites are
 // rendered by services/sites itself, so this test fails if the two
-// packages stop agreeing on where a site's files are.
+// packages stop agreeing on where a site's files are. A tree (a site's
+// pages) goes into a new release folder beside its link, and the link, a
+// symlink, is switched to it.
 func writeBox(t *testing.T, root string, p *provision.Pack) []byte {
 	t.Helper()
 	in := &provision.RenderInput{Pack: p, Root: root}
@@ -33,21 +38,40 @@ func writeBox(t *testing.T, root string, p *provision.Pack) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cfg []byte
-	for _, f := range d.Files {
-		file := filepath.Join(root, filepath.FromSlash(f.Path))
+	write := func(file string, f provision.File) {
 		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(file, f.Content, f.Mode); err != nil {
 			t.Fatal(err)
 		}
+	}
+	var cfg []byte
+	for _, f := range d.Files {
+		write(filepath.Join(root, filepath.FromSlash(f.Path)), f)
 		if f.Path == ConfigPath {
 			cfg = f.Content
 		}
 	}
+	for _, tr := range d.Trees {
+		releases++
+		link := filepath.Join(root, filepath.FromSlash(tr.Link))
+		rel := fmt.Sprintf("releases/r%d", releases)
+		for _, f := range tr.Files {
+			write(filepath.Join(filepath.Dir(link), rel, filepath.FromSlash(f.Path)), f)
+		}
+		tmp := link + ".new"
+		if err := os.Symlink(rel, tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, link); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return cfg
 }
+
+var releases int
 
 func freePort(t *testing.T) string {
 	t.Helper()
@@ -74,6 +98,56 @@ func client(addr string, keepAlive bool) *http.Client {
 			DisableCompression: true,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// tlsClient is client over TLS, trusting roots only; the URL's host is
+// also the server name (SNI) it asks for.
+func tlsClient(addr string, roots *x509.CertPool, keepAlive bool) *http.Client {
+	c := client(addr, keepAlive)
+	tr := c.Transport.(*http.Transport)
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots}
+	tr.ForceAttemptHTTP2 = true
+	return c
+}
+
+// waitHTTPS waits for the box under root to have created its local CA and
+// a certificate for host, and returns the CA's root as the only trust
+// anchor. Caddy obtains certificates in the background after a load.
+func waitHTTPS(t *testing.T, root, addr, host string) *x509.CertPool {
+	t.Helper()
+	var roots *x509.CertPool
+	eventually(t, 30*time.Second, "local CA and a certificate for "+host, func() error {
+		pem, err := os.ReadFile(LocalCARootPath(root))
+		if err != nil {
+			return err
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("no certificate in %s", LocalCARootPath(root))
+		}
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, &tls.Config{RootCAs: roots, ServerName: host})
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	})
+	return roots
+}
+
+// eventually retries f until it returns nil, failing the test after within.
+func eventually(t *testing.T, within time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v, %s: %v", within, what, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -127,9 +201,10 @@ func TestServer(t *testing.T) {
 	}))
 	defer Handle(PanelHandler, nil)
 
-	addr := freePort(t)
+	addr, tlsAddr := freePort(t), freePort(t)
+	listen := Listen{HTTP: []string{addr}, HTTPS: []string{tlsAddr}}
 	srv := NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := srv.Load(cfg, []string{addr}); err != nil {
+	if err := srv.Load(cfg, listen); err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Stop()
@@ -251,9 +326,102 @@ func TestServer(t *testing.T) {
 		}))
 	})
 
+	var roots *x509.CertPool
+	t.Run("https", func(t *testing.T) {
+		roots = waitHTTPS(t, root, tlsAddr, "vitrine.localhost")
+		tc := tlsClient(tlsAddr, roots, true)
+		for _, s := range []struct{ host, title string }{
+			{"vitrine.localhost", "Café d&#39;ANAIS"},
+			{"cafe-anais.org", "Café d&#39;ANAIS"},
+			{"fete-2026-cafe-anais.local", "Fête de quartier"},
+			{"journal.xn--caf-anais-d4a.fr", "Le journal du café"},
+		} {
+			var code int
+			var body string
+			var state *tls.ConnectionState
+			eventually(t, 20*time.Second, "certificate for "+s.host, func() error {
+				req, _ := http.NewRequest("GET", "https://"+s.host+"/", nil)
+				resp, err := tc.Do(req)
+				if err != nil {
+					return err
+				}
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				code, body, state = resp.StatusCode, string(b), resp.TLS
+				return err
+			})
+			if code != 200 || !strings.Contains(body, "<title>"+s.title+"</title>") {
+				t.Errorf("https://%s/: %d, want 200 with title %q", s.host, code, s.title)
+			}
+			if leaf := state.PeerCertificates[0]; !slices.Contains(leaf.DNSNames, s.host) || !strings.Contains(leaf.Issuer.CommonName, "Ruche cafe-anais") {
+				t.Errorf("https://%s/: certificate for %q issued by %q", s.host, leaf.DNSNames, leaf.Issuer.CommonName)
+			}
+			if state.NegotiatedProtocol != "h2" {
+				t.Errorf("https://%s/: protocol %q, want h2", s.host, state.NegotiatedProtocol)
+			}
+		}
+		// The panel over HTTPS, and with no server name (an IP address
+		// typed in a browser): the panel's certificate.
+		if code, _, body := get(t, tc, "https://panel.localhost/healthz"); code != 200 || !strings.HasPrefix(body, "panel host=") {
+			t.Errorf("https panel: %d %q", code, body)
+		}
+		conn, err := tls.Dial("tcp", tlsAddr, &tls.Config{RootCAs: roots, ServerName: "cafe-anais.local"})
+		if err == nil {
+			conn.Close()
+		} else {
+			t.Errorf("handshake for cafe-anais.local: %v", err)
+		}
+		// A name the box does not serve gets no certificate at all.
+		if conn, err := tls.Dial("tcp", tlsAddr, &tls.Config{RootCAs: roots, ServerName: "evil.example"}); err == nil {
+			conn.Close()
+			t.Error("handshake for evil.example succeeds")
+		}
+		// Plain HTTP still serves LAN and public names alike: no
+		// redirect with tls internal.
+		for _, h := range []string{"vitrine-cafe-anais.local", "cafe-anais.org"} {
+			if code, _, _ := get(t, c, "http://"+h+"/"); code != 200 {
+				t.Errorf("http://%s/ with tls internal: %d, want 200", h, code)
+			}
+		}
+		ca, err := os.ReadFile(LocalCARootPath(root))
+		if err != nil || !strings.HasPrefix(string(ca), "-----BEGIN CERTIFICATE-----") {
+			t.Errorf("local CA root at %s: %v", LocalCARootPath(root), err)
+		}
+	})
+
+	t.Run("caching", func(t *testing.T) {
+		code, hdr, _ := get(t, c, "http://vitrine.localhost/")
+		etag := hdr.Get("ETag")
+		if code != 200 || hdr.Get("Cache-Control") != "no-cache" || etag == "" || hdr.Get("Last-Modified") == "" {
+			t.Fatalf("page: %d Cache-Control %q ETag %q Last-Modified %q", code, hdr.Get("Cache-Control"), etag, hdr.Get("Last-Modified"))
+		}
+		if code, _, body := get(t, c, "http://vitrine.localhost/", "If-None-Match", etag); code != 304 || body != "" {
+			t.Errorf("If-None-Match %s: %d, want 304 with no body", etag, code)
+		}
+		if code, _, _ := get(t, c, "http://vitrine.localhost/", "If-None-Match", `"other"`); code != 200 {
+			t.Errorf("stale If-None-Match: %d, want 200", code)
+		}
+		// Compressed: the ETag names the encoding, and still revalidates.
+		code, hdr, _ = get(t, c, "http://vitrine.localhost/", "Accept-Encoding", "gzip")
+		if zetag := hdr.Get("ETag"); code != 200 || zetag == "" || zetag == etag {
+			t.Errorf("gzip page: %d ETag %q (plain %q)", code, zetag, etag)
+		} else if code, _, _ := get(t, c, "http://vitrine.localhost/", "Accept-Encoding", "gzip", "If-None-Match", zetag); code != 304 {
+			t.Errorf("gzip If-None-Match %s: %d, want 304", zetag, code)
+		}
+		if code, hdr, _ := get(t, c, "http://fete-2026.localhost/event.ics"); code != 200 || hdr.Get("Cache-Control") != "public, max-age=300" {
+			t.Errorf("event.ics: %d Cache-Control %q", code, hdr.Get("Cache-Control"))
+		}
+		if code, hdr, _ := get(t, c, "http://vitrine.localhost/uploads/x.txt"); code != 200 || hdr.Get("Cache-Control") != "public, max-age=3600" || hdr.Get("ETag") == "" {
+			t.Errorf("upload: %d Cache-Control %q ETag %q", code, hdr.Get("Cache-Control"), hdr.Get("ETag"))
+		}
+		if code, hdr, _ := get(t, c, "http://vitrine.localhost/uploads/nope.pdf"); code != 404 || hdr.Get("Cache-Control") != "no-cache" {
+			t.Errorf("missing upload: %d Cache-Control %q", code, hdr.Get("Cache-Control"))
+		}
+	})
+
 	t.Run("same config is a no-op", func(t *testing.T) {
 		before := caddy.ActiveContext()
-		if err := srv.Load(cfg, []string{addr}); err != nil {
+		if err := srv.Load(cfg, listen); err != nil {
 			t.Fatal(err)
 		}
 		if caddy.ActiveContext().Context != before.Context {
@@ -263,7 +431,7 @@ func TestServer(t *testing.T) {
 
 	t.Run("bad config keeps the old one", func(t *testing.T) {
 		bad := strings.Replace(string(cfg), `"file_server"`, `"no_such_handler"`, 1)
-		if err := srv.Load([]byte(bad), []string{addr}); err == nil {
+		if err := srv.Load([]byte(bad), listen); err == nil {
 			t.Fatal("a config with an unknown module loads")
 		}
 		if code, _, _ := get(t, c, "http://cafe-anais.org/"); code != 200 {
@@ -275,7 +443,7 @@ func TestServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer busy.Close()
-		if err := srv.Load(cfg, []string{addr, busy.Addr().String()}); err == nil {
+		if err := srv.Load(cfg, Listen{HTTP: []string{addr}, HTTPS: []string{busy.Addr().String()}}); err == nil {
 			t.Fatal("a config listening on a busy address loads")
 		}
 		if code, _, _ := get(t, client(addr, false), "http://cafe-anais.org/"); code != 200 {
@@ -299,12 +467,26 @@ func TestServer(t *testing.T) {
 		var failures []string
 		var done int
 		reloaded := make(chan struct{})
-		for _, keepAlive := range []bool{true, false} {
+		type load struct {
+			cl   *http.Client
+			kind string
+			url  string
+		}
+		loads := []load{
+			{client(addr, true), "keep-alive", "http://fete.cafe-anais.org/"},
+			{client(addr, false), "one-shot", "http://fete.cafe-anais.org/"},
+		}
+		if roots != nil {
+			loads = append(loads,
+				load{tlsClient(tlsAddr, roots, true), "https keep-alive", "https://fete-2026.localhost/"},
+				load{tlsClient(tlsAddr, roots, false), "https one-shot", "https://fete.cafe-anais.org/"})
+		}
+		for _, l := range loads {
 			wg.Add(1)
-			go func(cl *http.Client, kind string) {
+			go func(cl *http.Client, kind, url string) {
 				defer wg.Done()
 				for i := 0; i < perClient && time.Now().Before(deadline); i++ {
-					resp, err := cl.Get("http://fete.cafe-anais.org/")
+					resp, err := cl.Get(url)
 					var body []byte
 					if err == nil {
 						body, err = io.ReadAll(resp.Body)
@@ -323,10 +505,10 @@ func TestServer(t *testing.T) {
 						<-reloaded // keep going until the reload happened
 					}
 				}
-			}(client(addr, keepAlive), map[bool]string{true: "keep-alive", false: "one-shot"}[keepAlive])
+			}(l.cl, l.kind, l.url)
 		}
 		time.Sleep(20 * time.Millisecond)
-		err := srv.Load(cfg2, []string{addr})
+		err := srv.Load(cfg2, listen)
 		close(reloaded)
 		wg.Wait()
 		if err != nil {
@@ -363,7 +545,7 @@ func TestServer(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		// A Load after Stop starts again.
-		if err := srv.Load(cfg, []string{addr}); err != nil {
+		if err := srv.Load(cfg, listen); err != nil {
 			t.Fatal(err)
 		}
 		if code, _, _ := get(t, client(addr, false), "http://cafe-anais.org/"); code != 200 {

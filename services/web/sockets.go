@@ -33,6 +33,11 @@ import (
 // If the new configuration fails to start, its views close and the
 // previous one accepts again. The socket closes only when no configuration
 // listens on the address any more (or on Stop).
+//
+// The HTTPS address goes through the same sockets: Caddy wraps a view in
+// its TLS listener, so the TCP socket stays Ruche's and each connection's
+// handshake runs in the configuration that accepted it, with the
+// certificates Caddy's cache shares between configurations.
 
 // network is the Caddy network type of sockets Ruche owns.
 const network = "ruche"

@@ -2,10 +2,13 @@ package cli
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/ruche-box/ruche/services/web"
 )
 
 type upOptions struct {
 	HTTP   string
+	HTTPS  string
 	SMTP   string
 	Author string
 }
@@ -20,15 +23,17 @@ func newUpCommand(g *globalOptions) *cobra.Command {
 socket other commands use. The pack file is watched: editing it re-applies.
 SIGHUP re-applies the live pack; SIGTERM or SIGINT stop everything cleanly.
 
-With --root /, HTTP is served on :80 and SMTP on :25; with another root on
-127.0.0.1:8080 and 127.0.0.1:2525, and every name also answers under
-.localhost (panel.localhost, <site>.localhost).`,
+With --root /, HTTP is served on :80, HTTPS on :443 and SMTP on :25; with
+another root on 127.0.0.1:8080, 127.0.0.1:8443 and 127.0.0.1:2525, and every
+name also answers under .localhost (panel.localhost, <site>.localhost).
+HTTPS follows box.tls: off serves HTTP only and ignores --https.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runUp(cmd.Context(), g, opts, args[0])
 		},
 	}
 	cmd.Flags().StringVar(&opts.HTTP, "http", "", "HTTP listen address (default :80 with --root /, else 127.0.0.1:8080)")
+	cmd.Flags().StringVar(&opts.HTTPS, "https", "", "HTTPS listen address, unless box.tls is off (default :443 with --root /, else 127.0.0.1:8443)")
 	cmd.Flags().StringVar(&opts.SMTP, "smtp", "", "SMTP listen address for the mail service (default :25 with --root /, else 127.0.0.1:2525)")
 	cmd.Flags().StringVar(&opts.Author, "author", defaultAuthor(), "who applies, for the revision log")
 	return cmd
@@ -43,6 +48,9 @@ func listenDefaults(root string, opts *upOptions) {
 		if onBox {
 			opts.HTTP = ":80"
 		}
+	}
+	if opts.HTTPS == "" {
+		_, opts.HTTPS = web.DefaultListen(root)
 	}
 	if opts.SMTP == "" {
 		opts.SMTP = "127.0.0.1:2525"

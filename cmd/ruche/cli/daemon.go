@@ -218,7 +218,7 @@ func specEqual(a, b provision.ServiceSpec) bool {
 func (d *daemon) loadWeb(desired *provision.Desired) error {
 	for _, f := range desired.Files {
 		if f.Path == web.ConfigPath {
-			return d.web.Load(f.Content, []string{d.opts.HTTP})
+			return d.web.Load(f.Content, web.Listen{HTTP: []string{d.opts.HTTP}, HTTPS: []string{d.opts.HTTPS}})
 		}
 	}
 	return fmt.Errorf("render produced no %s", web.ConfigPath)
