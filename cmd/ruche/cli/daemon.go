@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -56,6 +57,7 @@ var (
 		EN: "Ruche runs for %q. Panel: %s",
 	}
 	msgUpSite    = i18n.M{FR: "  site %s : %s", EN: "  site %s: %s"}
+	msgUpCA      = i18n.M{FR: "  certificat de l'autorité locale (à installer sur les appareils pour HTTPS) : %s", EN: "  local authority's certificate (install it on devices for HTTPS): %s"}
 	msgUpStop    = i18n.M{FR: "Ctrl+C pour arrêter.", EN: "Ctrl+C to stop."}
 	msgUpRunning = i18n.M{
 		FR: "ruche up tourne déjà pour %s (socket %s)",
@@ -412,9 +414,21 @@ func (d *daemon) health() panel.Health {
 // printURLs tells the person who started the box where to find it.
 func (d *daemon) printURLs() {
 	lang := d.lang()
-	port := ""
-	if _, p, err := net.SplitHostPort(d.opts.HTTP); err == nil && p != "80" {
-		port = ":" + p
+	schemes := []struct{ scheme, addr, std string }{{"http", d.opts.HTTP, "80"}}
+	if d.pack.Box.TLS != "off" {
+		schemes = append(schemes, struct{ scheme, addr, std string }{"https", d.opts.HTTPS, "443"})
+	}
+	// urls gives a host's address under every scheme the box serves.
+	urls := func(host string) string {
+		var out []string
+		for _, s := range schemes {
+			port := ""
+			if _, p, err := net.SplitHostPort(s.addr); err == nil && p != s.std {
+				port = ":" + p
+			}
+			out = append(out, s.scheme+"://"+host+port+"/")
+		}
+		return strings.Join(out, "  ")
 	}
 	suffix := d.pack.Box.Hostname + ".local"
 	panelHost := suffix
@@ -422,13 +436,16 @@ func (d *daemon) printURLs() {
 		panelHost = "panel.localhost"
 	}
 	w := d.g.streams.Out
-	printf(w, lang, msgUpReady, d.pack.Association.Name, "http://"+panelHost+port+"/")
+	printf(w, lang, msgUpReady, d.pack.Association.Name, urls(panelHost))
 	for _, s := range d.pack.Sites {
 		host := s.Name + "-" + suffix
 		if d.root != "/" {
 			host = s.Name + ".localhost"
 		}
-		printf(w, lang, msgUpSite, s.Name, "http://"+host+port+"/")
+		printf(w, lang, msgUpSite, s.Name, urls(host))
+	}
+	if d.pack.Box.TLS == "internal" {
+		printf(w, lang, msgUpCA, web.LocalCARootPath(d.root))
 	}
 	printf(w, lang, msgUpStop)
 }
