@@ -73,7 +73,15 @@ lint:
 # tmpfs (/dev/shm), where only Ruche's own work is timed. `cp -r` of the
 # same tree, in the same run, is the plain-tool baseline.
 BENCH_APPLY := $(GO) test -run '^$$' -bench 'Apply500|Copy500' -benchmem -count 5 ./provision/
-bench: deps
+# The web server: `ruche up` (Caddy embedded) against Debian's caddy 2.6 and
+# plain Caddy of ruche's own version, serving the same rendered files with
+# the same JSON config; each server pinned to CPU 0, wrk to CPU 1; 5 runs
+# each, medians; memory with 10 and 500 sites. Sections web-throughput and
+# web-memory; all figures and wrk's output also go to bin/bench-web.txt.
+BENCH_PACKAGES := caddy wrk strace
+BENCH_WEB_FLAGS := -ruche $(BIN)/ruche -raw $(BIN)/bench-web.txt
+bench: deps $(BIN)/ruche
+	$(call apt_install,$(BENCH_PACKAGES))
 	@mkdir -p $(BIN)
 	$(BENCH_APPLY) | tee $(BIN)/bench-apply-disk.txt
 	$(GO) run ./cmd/benchdoc -in $(BIN)/bench-apply-disk.txt -section apply-disk \
@@ -86,6 +94,7 @@ bench: deps
 		-title "Apply of a 500-site pack, on tmpfs (Ruche's own cost)" \
 		-command "make bench   (TMPDIR=/dev/shm go test -run '^\$$' -bench 'Apply500|Copy500' -benchmem -count 5 ./provision/)" \
 		-ratio BenchmarkApply500FromScratch/BenchmarkCopy500Tree
+	$(GO) run ./cmd/benchweb $(BENCH_WEB_FLAGS) -command "make bench   (go run ./cmd/benchweb $(BENCH_WEB_FLAGS))"
 
 FUZZTIME ?= 10m
 fuzz: deps
