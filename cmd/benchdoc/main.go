@@ -13,10 +13,11 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ruche-box/ruche/cmd/internal/benchmd"
 )
 
 type sample struct{ nsOp, bOp, allocsOp []float64 }
@@ -50,21 +51,21 @@ func main() {
 	for _, name := range order {
 		s := samples[name]
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s |\n", name, len(s.nsOp),
-			duration(median(s.nsOp)), bytesHuman(median(s.bOp)), strconv.FormatFloat(median(s.allocsOp), 'f', 0, 64))
+			duration(benchmd.Median(s.nsOp)), bytesHuman(benchmd.Median(s.bOp)), strconv.FormatFloat(benchmd.Median(s.allocsOp), 'f', 0, 64))
 	}
 	for _, r := range ratios {
 		a, c, _ := strings.Cut(r, "/")
 		sa, sc := samples[a], samples[c]
-		if sa == nil || sc == nil || median(sc.nsOp) == 0 {
+		if sa == nil || sc == nil || benchmd.Median(sc.nsOp) == 0 {
 			fail(fmt.Errorf("-ratio %s: no such benchmarks in %s", r, *in))
 		}
-		fmt.Fprintf(&b, "\nRatio %s / %s (median times): **%.2f**\n", a, c, median(sa.nsOp)/median(sc.nsOp))
+		fmt.Fprintf(&b, "\nRatio %s / %s (median times): **%.2f**\n", a, c, benchmd.Median(sa.nsOp)/benchmd.Median(sc.nsOp))
 	}
 	if *note != "" {
 		fmt.Fprintf(&b, "\n%s\n", *note)
 	}
 	fmt.Fprintf(&b, "<!-- /bench:%s -->\n", *section)
-	if err := replaceSection(*out, *section, b.String()); err != nil {
+	if err := benchmd.ReplaceSection(*out, *section, b.String()); err != nil {
 		fail(err)
 	}
 }
@@ -106,18 +107,6 @@ func parse(data []byte) (map[string]*sample, []string) {
 	return samples, order
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func duration(ns float64) string {
 	return time.Duration(ns).Round(10 * time.Microsecond).String()
 }
@@ -138,30 +127,6 @@ func cpuModel() string {
 		return "unknown CPU"
 	}
 	return strings.TrimSpace(string(out))
-}
-
-// replaceSection swaps the marked section of the file, or appends it.
-func replaceSection(path, name, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	text := string(old)
-	begin, end := "<!-- bench:"+name+" -->", "<!-- /bench:"+name+" -->\n"
-	i, j := strings.Index(text, begin), strings.Index(text, end)
-	if i >= 0 && j > i {
-		text = text[:i] + section + text[j+len(end):]
-	} else {
-		if text != "" && !strings.HasSuffix(text, "\n\n") {
-			text += "\n"
-		}
-		text += section
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 func fail(err error) {

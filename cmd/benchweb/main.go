@@ -46,6 +46,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ruche-box/ruche/cmd/internal/benchmd"
 	"github.com/ruche-box/ruche/provision/packgen"
 )
 
@@ -218,7 +219,7 @@ func bench(ctx context.Context, o *options) (err error) {
 	for _, sec := range renderReport(o, e, tp, memRows) {
 		fmt.Println(sec.text)
 		if o.out != "" {
-			if err := replaceSection(o.out, sec.name, sec.text); err != nil {
+			if err := benchmd.ReplaceSection(o.out, sec.name, sec.text); err != nil {
 				return err
 			}
 		}
@@ -801,15 +802,3 @@ func tailBytes(out []byte, n int) string {
 type rawLog struct{ strings.Builder }
 
 func (r *rawLog) printf(format string, a ...any) { fmt.Fprintf(&r.Builder, format, a...) }
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}

@@ -3,9 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/ruche-box/ruche/cmd/internal/benchmd"
 )
 
 type section struct{ name, text string }
@@ -53,13 +54,13 @@ func throughputSection(o *options, e *env, tp *throughput, date string) string {
 			failed += r.errors()
 		}
 		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %.0f%% | %d |\n", k.label, k.version, len(rs),
-			thousands(median(rps(rs))), usec(median(p50)), usec(median(p99(rs))), thousands(median(bpr)),
-			100*median(tp.kernel[k.id]), failed)
+			thousands(benchmd.Median(rps(rs))), usec(benchmd.Median(p50)), usec(benchmd.Median(p99(rs))), thousands(benchmd.Median(bpr)),
+			100*benchmd.Median(tp.kernel[k.id]), failed)
 	}
 
 	ratio := func(a, c string) (float64, float64) {
 		ra, rc := tp.results[a], tp.results[c]
-		return median(rps(ra)) / median(rps(rc)), median(p99(ra)) / median(p99(rc))
+		return benchmd.Median(rps(ra)) / benchmd.Median(rps(rc)), benchmd.Median(p99(ra)) / benchmd.Median(p99(rc))
 	}
 	r, l := ratio("ruche", "caddy")
 	verdict := "met"
@@ -122,7 +123,7 @@ func throughputSection(o *options, e *env, tp *throughput, date string) string {
 				"calls per request against %.1f; where system calls are dear (ruche's server spent %.0f%% of its CPU time "+
 				"in the kernel here) that is where the requests/s go.\n",
 				rc.perRequest("openat"), cc.perRequest("openat"), caddyVersion, goVersion,
-				rc.perRequest(""), cc.perRequest(""), 100*median(tp.kernel["ruche"]))
+				rc.perRequest(""), cc.perRequest(""), 100*benchmd.Median(tp.kernel["ruche"]))
 		}
 		if rc.requests > 0 && cc.requests > 0 && rc.perRequest("sendfile") < 0.5 && cc.perRequest("sendfile") >= 0.5 && h1Only(s.rendered) {
 			fmt.Fprintf(&b, "\nAnd ruche's Caddy sends no page with `sendfile`: it reads each file into memory and writes it out. The rendered "+
@@ -287,29 +288,4 @@ func joinF(v []float64, f func(float64) string) string {
 		s[i] = f(x)
 	}
 	return strings.Join(s, ", ")
-}
-
-// replaceSection swaps the marked section of the file, or appends it (the
-// convention of cmd/benchdoc).
-func replaceSection(path, name, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	text := string(old)
-	begin, end := "<!-- bench:"+name+" -->", "<!-- /bench:"+name+" -->\n"
-	i, j := strings.Index(text, begin), strings.Index(text, end)
-	if i >= 0 && j > i {
-		text = text[:i] + section + text[j+len(end):]
-	} else {
-		if text != "" && !strings.HasSuffix(text, "\n\n") {
-			text += "\n"
-		}
-		text += section
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
