@@ -11,7 +11,7 @@ BIN := bin
 
 # Debian packages the tests use: systemd-analyze (calendar golden tests).
 # Later issues add php-fpm, dokuwiki, postfix, restic, chromium here.
-TEST_PACKAGES := systemd ca-certificates git
+TEST_PACKAGES := systemd ca-certificates git dokuwiki php8.2-fpm
 DEMO_PACKAGES := ca-certificates
 
 .PHONY: all build ruche deps test-deps demo-deps demo test test-short lint bench fuzz clean

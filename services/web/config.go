@@ -40,12 +40,15 @@ import (
 	caddyzstd "github.com/caddyserver/caddy/v2/modules/caddyhttp/encode/zstd"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/fileserver"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/headers"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy/fastcgi"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/rewrite"
 	"github.com/caddyserver/caddy/v2/modules/filestorage"
 	"golang.org/x/net/idna"
 
 	"github.com/ruche-box/ruche/provision"
 	"github.com/ruche-box/ruche/provision/i18n"
+	"github.com/ruche-box/ruche/services/wiki"
 )
 
 // Paths and names of the web service, relative to the root.
@@ -240,10 +243,73 @@ func port(addr string) int {
 	return n
 }
 
-// wikiRoutes is the wiki's seam (issue 4): DokuWiki on wikiHosts, through
-// php_fastcgi to php-fpm.
-func wikiRoutes(*provision.RenderInput) []caddyhttp.Route {
-	return nil
+// wikiDeny are DokuWiki's folders and files no visitor may fetch: its
+// data, configuration and code (Debian keeps the data elsewhere, but the
+// wiki's own rules still hold), and .htaccess files.
+var wikiDeny = caddyhttp.MatchPath{"/data/*", "/conf/*", "/bin/*", "/inc/*", "/vendor/*", "/install.php", "*/.ht*"}
+
+// wikiRoutes serves DokuWiki on wikiHosts: Caddy's php_fastcgi spelled out
+// in JSON (static files from Debian's /usr/share/dokuwiki, PHP through
+// php-fpm's socket), with DokuWiki's friendly URLs (userewrite 1) rewritten
+// the way its nginx recipe does: /_media/, /_detail/, /_export/ and any
+// other path that is not a file becomes doku.php?id=PATH.
+func wikiRoutes(in *provision.RenderInput) []caddyhttp.Route {
+	hosts, err := wikiHosts(in)
+	if err != nil || len(hosts) == 0 {
+		return nil // servedHosts reports a bad domain
+	}
+	query := "{http.request.uri.query}"
+	rw := func(uri string) json.RawMessage { return handler("rewrite", &rewrite.Rewrite{URI: uri}) }
+	re := func(name, pattern string) json.RawMessage {
+		return caddyconfig.JSON(caddyhttp.MatchPathRE{MatchRegexp: caddyhttp.MatchRegexp{Name: name, Pattern: pattern}}, nil)
+	}
+	isFile := caddyconfig.JSON(fileserver.MatchFile{Root: wiki.CodeDir, TryFiles: []string{"{http.request.uri.path}"}, SplitPath: []string{".php"}}, nil)
+	notFile := caddyconfig.JSON(caddyhttp.MatchNot{MatcherSetsRaw: []caddy.ModuleMap{{"file": isFile}}}, nil)
+	php := handler("reverse_proxy", &reverseproxy.Handler{
+		TransportRaw: caddyconfig.JSONModuleObject(&fastcgi.Transport{
+			Root:      wiki.CodeDir,
+			SplitPath: []string{".php"},
+		}, "protocol", "fastcgi", nil),
+		Upstreams: reverseproxy.UpstreamPool{{Dial: "unix/" + in.Abs(wiki.Socket)}},
+	})
+	sub := caddyhttp.Subroute{Routes: caddyhttp.RouteList{
+		{
+			MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": caddyconfig.JSON(wikiDeny, nil)}},
+			HandlersRaw:    []json.RawMessage{handler("static_response", &caddyhttp.StaticResponse{StatusCode: "403"})},
+			Terminal:       true,
+		},
+		{
+			MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": caddyconfig.JSON(caddyhttp.MatchPath{"/"}, nil)}},
+			HandlersRaw:    []json.RawMessage{rw("/doku.php?" + query)},
+		},
+		{
+			MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path_regexp": re("media", "^/_media/(.*)$")}},
+			HandlersRaw:    []json.RawMessage{rw("/lib/exe/fetch.php?media={http.regexp.media.1}&" + query)},
+		},
+		{
+			MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path_regexp": re("detail", "^/_detail/(.*)$")}},
+			HandlersRaw:    []json.RawMessage{rw("/lib/exe/detail.php?media={http.regexp.detail.1}&" + query)},
+		},
+		{
+			MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path_regexp": re("export", "^/_export/([^/]+)/(.*)$")}},
+			HandlersRaw:    []json.RawMessage{rw("/doku.php?do=export_{http.regexp.export.1}&id={http.regexp.export.2}&" + query)},
+		},
+		{
+			MatcherSetsRaw: caddyhttp.RawMatcherSets{{"not": notFile, "path_regexp": re("page", "^/(.*)$")}},
+			HandlersRaw:    []json.RawMessage{rw("/doku.php?id={http.regexp.page.1}&" + query)},
+		},
+		{
+			MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path_regexp": re("php", `\.php(/|$)`)}},
+			HandlersRaw:    []json.RawMessage{php},
+			Terminal:       true,
+		},
+		{HandlersRaw: []json.RawMessage{handler("file_server", &fileserver.FileServer{Root: wiki.CodeDir})}},
+	}}
+	return []caddyhttp.Route{{
+		MatcherSetsRaw: caddyhttp.RawMatcherSets{{"host": caddyconfig.JSON(caddyhttp.MatchHost(hosts), nil)}},
+		HandlersRaw:    []json.RawMessage{handler("subroute", &sub)},
+		Terminal:       true,
+	}}
 }
 
 // wikiHosts are the wiki's names when it is enabled: wiki-<hostname>.local,

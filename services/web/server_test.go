@@ -298,7 +298,7 @@ func TestServer(t *testing.T) {
 	})
 
 	t.Run("unknown host", func(t *testing.T) {
-		for _, h := range []string{"evil.example", "cafe-anais.org.evil.example", "wiki-cafe-anais.local", "other.localhost", "localhost", "1.2.3.example"} {
+		for _, h := range []string{"evil.example", "cafe-anais.org.evil.example", "wiki-other.local", "other.localhost", "localhost", "1.2.3.example"} {
 			code, _, body := get(t, c, "http://"+h+"/")
 			if code != 404 || body != "Site inconnu / Unknown site\n" {
 				t.Errorf("Host %s: %d %q, want 404 Site inconnu", h, code, body)

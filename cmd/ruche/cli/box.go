@@ -14,6 +14,7 @@ import (
 	"github.com/ruche-box/ruche/provision/store"
 	"github.com/ruche-box/ruche/services/sites"
 	"github.com/ruche-box/ruche/services/web"
+	"github.com/ruche-box/ruche/services/wiki"
 )
 
 // renderers is the wiring of every service that renders files from the
@@ -21,6 +22,7 @@ import (
 func renderers() []provision.Renderer {
 	return []provision.Renderer{
 		sites.Renderer{},
+		wiki.Renderer{},
 		web.Renderer{},
 	}
 }
