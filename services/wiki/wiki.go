@@ -57,7 +57,12 @@ func (Renderer) Render(in *provision.RenderInput, out *provision.Desired) error 
 		return nil
 	}
 	conf := func(name string, content string, mode uint32) {
-		f := provision.File{Path: ConfDir + "/" + name, Content: []byte(content), Service: Service, Group: "wiki"}
+		f := provision.File{Path: ConfDir + "/" + name, Content: []byte(content), Group: "wiki"}
+		// DokuWiki reads its files at every request; only php-fpm's own
+		// configuration needs a reload (which would cut requests short).
+		if name == "php-fpm.conf" {
+			f.Service = Service
+		}
 		if mode != 0 {
 			f.Mode = 0o640
 			f.Owner = "root:" + PoolUser
@@ -209,7 +214,8 @@ php_admin_flag[expose_php] = off
 }
 
 // startScript prepares the savedir before php-fpm starts: its folders, the
-// skeleton pages that do not exist yet (cp -n never overwrites a page), and
+// skeleton pages that do not exist yet (a page that exists is never copied
+// over), and
 // ownership by the pool's user when running as root. Then php-fpm replaces
 // the shell, so signals reach it directly.
 func startScript(in *provision.RenderInput) string {
@@ -230,7 +236,7 @@ func startScript(in *provision.RenderInput) string {
 	above = slices.Compact(above)
 	return "set -e\n" +
 		"mkdir -p " + strings.Join(dirs, " ") + " " + shQuote(path.Dir(in.Abs(Socket))) + "\n" +
-		"cp -n " + shQuote(in.Abs(ConfDir+"/skeleton")) + "/*.txt " + shQuote(path.Join(data, "pages")) + "/\n" +
+		"for f in " + shQuote(in.Abs(ConfDir+"/skeleton")) + "/*.txt; do p=" + shQuote(path.Join(data, "pages")) + "/${f##*/}; [ -e \"$p\" ] || cp \"$f\" \"$p\"; done\n" +
 		"if [ \"$(id -u)\" = 0 ]; then chown -R " + PoolUser + ":" + PoolUser + " " + shQuote(data) + "; chmod o+x " + strings.Join(above, " ") + "; fi\n" +
 		"exec " + PHPFPM + " -F -y " + shQuote(in.Abs(ConfDir+"/php-fpm.conf")) + "\n"
 }
