@@ -224,20 +224,33 @@ func startScript(in *provision.RenderInput) string {
 	for _, d := range dataSubdirs {
 		dirs = append(dirs, shQuote(path.Join(data, d)))
 	}
-	// The pool's user must traverse (not list) the folders above its
-	// configuration and data; var/lib/ruche is 0750 for the box's own state.
-	var above []string
+	// The pool's user must traverse the folders above its configuration
+	// and data. Ruche's own folders (etc/ruche, var/lib/ruche: the box's
+	// state, 0750), when closed to others, let the group www-data traverse
+	// them, not list them;
+	// the system's (etc, var, var/lib) are world-traversable on a box
+	// already and are made so under a development root.
+	var system, own []string
 	for _, rel := range []string{ConfDir, DataDir} {
 		for d := path.Dir(rel); d != "."; d = path.Dir(d) {
-			above = append(above, shQuote(in.Abs(d)))
+			if strings.Contains(d, "ruche") {
+				own = append(own, shQuote(in.Abs(d)))
+			} else {
+				system = append(system, shQuote(in.Abs(d)))
+			}
 		}
 	}
-	slices.Sort(above)
-	above = slices.Compact(above)
+	for _, l := range []*[]string{&system, &own} {
+		slices.Sort(*l)
+		*l = slices.Compact(*l)
+	}
+	perms := "chown -R " + PoolUser + ":" + PoolUser + " " + shQuote(data) +
+		"; chmod o+x " + strings.Join(system, " ") +
+		"; find " + strings.Join(own, " ") + " -maxdepth 0 ! -perm -o=x -exec chgrp " + PoolUser + " {} + -exec chmod g=x {} +"
 	return "set -e\n" +
 		"mkdir -p " + strings.Join(dirs, " ") + " " + shQuote(path.Dir(in.Abs(Socket))) + "\n" +
 		"for f in " + shQuote(in.Abs(ConfDir+"/skeleton")) + "/*.txt; do p=" + shQuote(path.Join(data, "pages")) + "/${f##*/}; [ -e \"$p\" ] || cp \"$f\" \"$p\"; done\n" +
-		"if [ \"$(id -u)\" = 0 ]; then chown -R " + PoolUser + ":" + PoolUser + " " + shQuote(data) + "; chmod o+x " + strings.Join(above, " ") + "; fi\n" +
+		"if [ \"$(id -u)\" = 0 ]; then " + perms + "; fi\n" +
 		"exec " + PHPFPM + " -F -y " + shQuote(in.Abs(ConfDir+"/php-fpm.conf")) + "\n"
 }
 
