@@ -297,6 +297,20 @@ func TestServer(t *testing.T) {
 		}
 	})
 
+	t.Run("wiki", func(t *testing.T) {
+		// DokuWiki's internal folders are refused by Caddy itself; with
+		// no php-fpm behind the socket, pages answer 502 (TestWiki in
+		// cmd/ruche/cli runs the real DokuWiki).
+		for _, p := range []string{"/data/", "/conf/local.php", "/inc/init.php", "/bin/", "/vendor/x", "/install.php", "/lib/.htaccess"} {
+			if code, _, _ := get(t, c, "http://wiki-cafe-anais.local"+p); code != 403 {
+				t.Errorf("wiki %s: %d, want 403", p, code)
+			}
+		}
+		if code, _, _ := get(t, c, "http://wiki-cafe-anais.local/accueil"); code != 502 {
+			t.Errorf("wiki page without php-fpm: %d, want 502", code)
+		}
+	})
+
 	t.Run("unknown host", func(t *testing.T) {
 		for _, h := range []string{"evil.example", "cafe-anais.org.evil.example", "wiki-other.local", "other.localhost", "localhost", "1.2.3.example"} {
 			code, _, body := get(t, c, "http://"+h+"/")
