@@ -9,10 +9,11 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/ruche-box/ruche/cmd/ruche/cli.version=$(VERSION)
 BIN := bin
 
-# Debian packages the tests use: systemd-analyze (calendar golden tests).
+# Debian packages the tests use: systemd-analyze (calendar golden tests),
+# DokuWiki and php-fpm (the wiki, also in the demo pack).
 # Later issues add php-fpm, dokuwiki, postfix, restic, chromium here.
 TEST_PACKAGES := systemd ca-certificates git dokuwiki php8.2-fpm
-DEMO_PACKAGES := ca-certificates
+DEMO_PACKAGES := ca-certificates dokuwiki php8.2-fpm
 
 .PHONY: all build ruche deps test-deps demo-deps demo test test-short lint bench fuzz clean
 
