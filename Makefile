@@ -11,7 +11,7 @@ BIN := bin
 
 # Debian packages the tests use: systemd-analyze (calendar golden tests),
 # DokuWiki and php-fpm (the wiki, also in the demo pack).
-# Later issues add php-fpm, dokuwiki, postfix, restic, chromium here.
+# Later issues add postfix, restic, chromium here.
 TEST_PACKAGES := systemd ca-certificates git dokuwiki php8.2-fpm
 DEMO_PACKAGES := ca-certificates dokuwiki php8.2-fpm
 
