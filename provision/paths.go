@@ -13,4 +13,9 @@ const (
 	RunDir        = "run/ruche"
 	ControlSocket = "run/ruche/control.sock" // the daemon's control API
 	LogDir        = "var/log/ruche"
+
+	// The wiki: services/wiki runs it, services/web routes to it, and
+	// neither imports the other.
+	WikiSocket  = "run/ruche/php-fpm.sock" // php-fpm's FastCGI socket
+	DokuWikiDir = "/usr/share/dokuwiki"    // Debian's DokuWiki code, the document root
 )

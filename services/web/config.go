@@ -48,7 +48,6 @@ import (
 
 	"github.com/ruche-box/ruche/provision"
 	"github.com/ruche-box/ruche/provision/i18n"
-	"github.com/ruche-box/ruche/services/wiki"
 )
 
 // Paths and names of the web service, relative to the root.
@@ -263,14 +262,14 @@ func wikiRoutes(in *provision.RenderInput) []caddyhttp.Route {
 	re := func(name, pattern string) json.RawMessage {
 		return caddyconfig.JSON(caddyhttp.MatchPathRE{MatchRegexp: caddyhttp.MatchRegexp{Name: name, Pattern: pattern}}, nil)
 	}
-	isFile := caddyconfig.JSON(fileserver.MatchFile{Root: wiki.CodeDir, TryFiles: []string{"{http.request.uri.path}"}, SplitPath: []string{".php"}}, nil)
+	isFile := caddyconfig.JSON(fileserver.MatchFile{Root: provision.DokuWikiDir, TryFiles: []string{"{http.request.uri.path}"}, SplitPath: []string{".php"}}, nil)
 	notFile := caddyconfig.JSON(caddyhttp.MatchNot{MatcherSetsRaw: []caddy.ModuleMap{{"file": isFile}}}, nil)
 	php := handler("reverse_proxy", &reverseproxy.Handler{
 		TransportRaw: caddyconfig.JSONModuleObject(&fastcgi.Transport{
-			Root:      wiki.CodeDir,
+			Root:      provision.DokuWikiDir,
 			SplitPath: []string{".php"},
 		}, "protocol", "fastcgi", nil),
-		Upstreams: reverseproxy.UpstreamPool{{Dial: "unix/" + in.Abs(wiki.Socket)}},
+		Upstreams: reverseproxy.UpstreamPool{{Dial: "unix/" + in.Abs(provision.WikiSocket)}},
 	})
 	sub := caddyhttp.Subroute{Routes: caddyhttp.RouteList{
 		{
@@ -303,7 +302,7 @@ func wikiRoutes(in *provision.RenderInput) []caddyhttp.Route {
 			HandlersRaw:    []json.RawMessage{php},
 			Terminal:       true,
 		},
-		{HandlersRaw: []json.RawMessage{handler("file_server", &fileserver.FileServer{Root: wiki.CodeDir})}},
+		{HandlersRaw: []json.RawMessage{handler("file_server", &fileserver.FileServer{Root: provision.DokuWikiDir})}},
 	}}
 	return []caddyhttp.Route{{
 		MatcherSetsRaw: caddyhttp.RawMatcherSets{{"host": caddyconfig.JSON(caddyhttp.MatchHost(hosts), nil)}},

@@ -26,11 +26,11 @@ const (
 	// DataDir is DokuWiki's savedir: pages, media, history, caches.
 	DataDir = "var/lib/ruche/wiki"
 	// Socket is php-fpm's FastCGI socket.
-	Socket = "run/ruche/php-fpm.sock"
+	Socket = provision.WikiSocket
 	// Service is the php-fpm service's name.
 	Service = "php-fpm"
 	// CodeDir is Debian's DokuWiki code, the document root.
-	CodeDir = "/usr/share/dokuwiki"
+	CodeDir = provision.DokuWikiDir
 	// PHPFPM is Debian's php-fpm binary.
 	PHPFPM = "/usr/sbin/php-fpm8.2"
 	// PoolUser runs the pool's workers when php-fpm starts as root.
