@@ -62,6 +62,8 @@ type Result struct {
 	Desired  *Desired
 	Revision int      // the revision the box is at after apply (0: none)
 	Reloaded []string // services reloaded because their files changed
+
+	manifest *manifest // as read by the plan, for apply to carry on from
 }
 
 // UserStore is the slice of the box's database the engine needs: the pack's
@@ -147,6 +149,15 @@ func (e *Engine) Render(ctx context.Context, p *Pack, raw []byte) (*Desired, err
 
 // Plan computes what Apply would do, changing nothing.
 func (e *Engine) Plan(ctx context.Context, p *Pack, raw []byte) (*Result, error) {
+	m, err := readManifest(e.Root)
+	if err != nil {
+		return nil, err
+	}
+	return e.plan(ctx, p, raw, m)
+}
+
+// plan is Plan against a manifest already read: apply reads it once.
+func (e *Engine) plan(ctx context.Context, p *Pack, raw []byte, m *manifest) (*Result, error) {
 	if err := CheckSecrets(e.Root, p); err != nil {
 		return nil, err
 	}
@@ -154,22 +165,12 @@ func (e *Engine) Plan(ctx context.Context, p *Pack, raw []byte) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	m, err := readManifest(e.Root)
-	if err != nil {
-		return nil, err
-	}
 	changes, err := e.diff(d, m)
 	if err != nil {
 		return nil, err
 	}
-	if len(changes) == 0 {
-		current, err := os.ReadFile(e.abs(ManifestPath))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-		if !bytes.Equal(current, finalManifest(d).encode()) {
-			changes = append(changes, Change{Kind: ChangeManifest, Path: ManifestPath})
-		}
+	if len(changes) == 0 && !bytes.Equal(m.raw, finalManifest(d).encode()) {
+		changes = append(changes, Change{Kind: ChangeManifest, Path: ManifestPath})
 	}
 	rev, needed, err := needsRevision(e.Root, raw)
 	if err != nil {
@@ -178,7 +179,7 @@ func (e *Engine) Plan(ctx context.Context, p *Pack, raw []byte) (*Result, error)
 	if needed {
 		changes = append([]Change{{Kind: ChangeRevision, Path: relRevision(rev)}}, changes...)
 	}
-	return &Result{Changes: changes, Desired: d, Revision: rev}, nil
+	return &Result{Changes: changes, Desired: d, Revision: rev, manifest: m}, nil
 }
 
 func relRevision(n int) string { return fmt.Sprintf("%s/%06d.yaml", RevisionsDir, n) }
@@ -317,7 +318,11 @@ func (e *Engine) Apply(ctx context.Context, p *Pack, raw []byte, opts ApplyOptio
 func (e *Engine) applyLocked(ctx context.Context, p *Pack, raw []byte, opts ApplyOptions) (*Result, error) {
 	step := e.stepFn()
 	log := e.logger()
-	if err := e.cleanStaleTmp(); err != nil {
+	m, err := readManifest(e.Root)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.cleanStaleTmp(m); err != nil {
 		return nil, err
 	}
 	usersChanged := 0
@@ -329,7 +334,7 @@ func (e *Engine) applyLocked(ctx context.Context, p *Pack, raw []byte, opts Appl
 		}
 		usersChanged = n
 	}
-	res, err := e.Plan(ctx, p, raw)
+	res, err := e.plan(ctx, p, raw, m)
 	if err != nil {
 		return nil, err
 	}
@@ -347,11 +352,7 @@ func (e *Engine) carryOut(ctx context.Context, res *Result, raw []byte, opts App
 		return nil // only the database changed (SyncUsers did it)
 	}
 	log := e.logger()
-	d := res.Desired
-	m, err := readManifest(e.Root)
-	if err != nil {
-		return err
-	}
+	d, m := res.Desired, res.manifest
 
 	// 1. The revision, so that what is about to be on disk is on record.
 	if res.Changes[0].Kind == ChangeRevision {
@@ -423,6 +424,7 @@ func (e *Engine) carryOut(ctx context.Context, res *Result, raw []byte, opts App
 			f := byPath[c.Path]
 			uid, gid := -1, -1
 			if f.Owner != "" && os.Geteuid() == 0 {
+				var err error
 				if uid, gid, err = lookupOwner(f.Owner); err != nil {
 					return err
 				}
@@ -551,11 +553,7 @@ func (e *Engine) moveAside(from, to string, step stepFunc) error {
 
 // cleanStaleTmp removes temporary files a crashed apply left beside the
 // files Ruche owns.
-func (e *Engine) cleanStaleTmp() error {
-	m, err := readManifest(e.Root)
-	if err != nil {
-		return err
-	}
+func (e *Engine) cleanStaleTmp(m *manifest) error {
 	dirs := map[string]bool{e.abs(StateDir): true, e.abs(RevisionsDir): true, filepath.Dir(e.abs(PackPath)): true}
 	for path := range m.Files {
 		dirs[filepath.Dir(e.abs(path))] = true

@@ -27,6 +27,10 @@ type manifest struct {
 	MoveAside map[string]string `json:"move_aside,omitempty"`
 	// Trees maps each tree's link to the release it points to.
 	Trees map[string]treeEntry `json:"trees,omitempty"`
+
+	// raw is the file as read, so that Plan compares bytes without reading
+	// it again.
+	raw []byte
 }
 
 type treeEntry struct {
@@ -59,6 +63,7 @@ func readManifest(root string) (*manifest, error) {
 	if err := json.Unmarshal(data, m); err != nil {
 		return nil, fmt.Errorf("%s: %w", ManifestPath, err)
 	}
+	m.raw = data
 	if m.Version > manifestVersion {
 		return nil, fmt.Errorf("%s: version %d is newer than this ruche knows (%d)", ManifestPath, m.Version, manifestVersion)
 	}
