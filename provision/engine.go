@@ -83,10 +83,13 @@ type Reloader interface {
 type Engine struct {
 	Root      string
 	Renderers []Renderer
-	Store     UserStore // nil: no database (plan on a fresh root)
-	Reloader  Reloader  // nil: nothing to reload
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// SMTP is where the box's Postfix listens (RenderInput.SMTP); empty
+	// means DefaultSMTPAddr(Root).
+	SMTP     string
+	Store    UserStore // nil: no database (plan on a fresh root)
+	Reloader Reloader  // nil: nothing to reload
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// Progress, when set, is told how far the file writes are.
 	Progress func(done, total int)
 
@@ -129,7 +132,10 @@ func (e *Engine) abs(rel string) string { return filepath.Join(e.Root, filepath.
 
 // Render renders the pack with the database's password hashes.
 func (e *Engine) Render(ctx context.Context, p *Pack, raw []byte) (*Desired, error) {
-	in := &RenderInput{Pack: p, Root: e.Root}
+	in := &RenderInput{Pack: p, Root: e.Root, SMTP: e.SMTP}
+	if in.SMTP == "" {
+		in.SMTP = DefaultSMTPAddr(e.Root)
+	}
 	if e.Store != nil {
 		hashes, err := e.Store.PasswordHashes(ctx)
 		if err != nil {

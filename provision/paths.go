@@ -13,9 +13,22 @@ const (
 	RunDir        = "run/ruche"
 	ControlSocket = "run/ruche/control.sock" // the daemon's control API
 	LogDir        = "var/log/ruche"
+	// SMTPAddrFile holds the address `ruche up` told Postfix to listen on,
+	// so that `ruche mail test` and other commands reach the same Postfix.
+	SMTPAddrFile = "run/ruche/smtp.addr"
 
 	// The wiki: services/wiki runs it, services/web routes to it, and
 	// neither imports the other.
 	WikiSocket  = "run/ruche/php-fpm.sock" // php-fpm's FastCGI socket
 	DokuWikiDir = "/usr/share/dokuwiki"    // Debian's DokuWiki code, the document root
 )
+
+// DefaultSMTPAddr is where the box's Postfix listens when `ruche up` is not
+// told otherwise: port 25 on a box, a loopback high port under any other
+// root (DESIGN.md).
+func DefaultSMTPAddr(root string) string {
+	if root == "/" {
+		return ":25"
+	}
+	return "127.0.0.1:2525"
+}

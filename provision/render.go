@@ -20,6 +20,10 @@ type RenderInput struct {
 	// PasswordHashes maps a panel login to its bcrypt hash, from the box's
 	// database (the wiki shares them). Logins without a password are absent.
 	PasswordHashes map[string]string
+	// SMTP is the address the box's Postfix listens on for SMTP
+	// (`ruche up --smtp`; DefaultSMTPAddr otherwise). The mail service
+	// listens there, and what sends mail from the box (DokuWiki) speaks to it.
+	SMTP string
 }
 
 // Abs returns the absolute path of a root-relative path.

@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/ruche-box/ruche/provision"
 	"github.com/ruche-box/ruche/services/web"
 )
 
@@ -53,9 +54,6 @@ func listenDefaults(root string, opts *upOptions) {
 		_, opts.HTTPS = web.DefaultListen(root)
 	}
 	if opts.SMTP == "" {
-		opts.SMTP = "127.0.0.1:2525"
-		if onBox {
-			opts.SMTP = ":25"
-		}
+		opts.SMTP = provision.DefaultSMTPAddr(root)
 	}
 }
