@@ -12,8 +12,8 @@ BIN := bin
 # Debian packages the tests use: systemd-analyze (calendar golden tests),
 # DokuWiki and php-fpm (the wiki, also in the demo pack).
 # Later issues add postfix, restic, chromium here.
-TEST_PACKAGES := systemd ca-certificates git dokuwiki php8.2-fpm
-DEMO_PACKAGES := ca-certificates dokuwiki php8.2-fpm
+TEST_PACKAGES := systemd ca-certificates git dokuwiki php8.2-fpm postfix postsrsd libsasl2-modules
+DEMO_PACKAGES := ca-certificates dokuwiki php8.2-fpm postfix postsrsd libsasl2-modules
 
 .PHONY: all build ruche deps test-deps demo-deps demo test test-short lint bench fuzz clean
 

@@ -305,6 +305,18 @@ var (
 		FR: "donnez au moins une adresse où faire suivre",
 		EN: "give at least one address to forward to",
 	}
+	msgAliasUnknownLogin = i18n.M{
+		FR: "« %s » n'est ni une adresse e-mail ni l'identifiant d'un utilisateur du panneau (panel.users)",
+		EN: "%q is neither an e-mail address nor the login of a panel user (panel.users)",
+	}
+	msgAliasLoginNoEmail = i18n.M{
+		FR: "l'utilisateur « %s » n'a pas d'adresse e-mail : ajoutez-la (%s)",
+		EN: "user %q has no e-mail address: add one (%s)",
+	}
+	msgAliasLocalUnknown = i18n.M{
+		FR: "« %s » est dans un domaine de la boîte mais n'est pas un alias : le courrier serait refusé",
+		EN: "%q is in one of the box's mail domains but is not an alias: mail to it would be refused",
+	}
 	msgAliasLoop = i18n.M{
 		FR: "boucle d'alias : %s",
 		EN: "alias loop: %s",
@@ -805,6 +817,41 @@ func (v *validator) mail() {
 	v.aliases(mailDomains)
 }
 
+// aliasRecipient checks one recipient of an alias: a panel user's login
+// (expanded to their e-mail), another alias of the box, or an outside
+// address. An address in one of the box's own mail domains that is no alias
+// would be refused by Postfix (550): better said now than bounced later.
+func (v *validator) aliasRecipient(at, to string, mailDomains map[string]string, aliases []Alias) {
+	if reLogin.MatchString(to) {
+		i := slices.IndexFunc(v.p.Panel.Users, func(u User) bool { return u.Login == to })
+		switch {
+		case i < 0:
+			v.add(at, msgAliasUnknownLogin, quoted(to))
+		case v.p.Panel.Users[i].Email == "":
+			v.add(at, msgAliasLoginNoEmail, quoted(to), fmt.Sprintf("panel.users[%d].email", i))
+		}
+		return
+	}
+	key, dom, ok := v.email(at, to)
+	if !ok {
+		return
+	}
+	if _, local := mailDomains[dom]; !local {
+		return
+	}
+	if !slices.ContainsFunc(aliases, func(a Alias) bool { k, _, _ := emailKey(a.Address); return k == key }) {
+		v.add(at, msgAliasLocalUnknown, quoted(to))
+	}
+}
+
+// EmailASCII is an address with its domain in ASCII (IDN as punycode) and
+// its local part lowercased, as Postfix's tables want it; ok is false when
+// addr is not a bare e-mail address.
+func EmailASCII(addr string) (string, bool) {
+	key, _, ok := emailKey(addr)
+	return key, ok
+}
+
 // validHost accepts a domain name or an IP address (a relay's host).
 func validHost(h string) bool {
 	if _, err := netip.ParseAddr(h); err == nil {
@@ -837,7 +884,7 @@ func (v *validator) aliases(mailDomains map[string]string) {
 			v.add(ap+".to", msgAliasNoTo)
 		}
 		for j, to := range a.To {
-			v.email(fmt.Sprintf("%s.to[%d]", ap, j), to)
+			v.aliasRecipient(fmt.Sprintf("%s.to[%d]", ap, j), to, mailDomains, aliases)
 		}
 	}
 

@@ -12,6 +12,7 @@ import (
 	"github.com/ruche-box/ruche/provision"
 	"github.com/ruche-box/ruche/provision/i18n"
 	"github.com/ruche-box/ruche/provision/store"
+	"github.com/ruche-box/ruche/services/mail"
 	"github.com/ruche-box/ruche/services/sites"
 	"github.com/ruche-box/ruche/services/web"
 	"github.com/ruche-box/ruche/services/wiki"
@@ -23,6 +24,7 @@ func renderers() []provision.Renderer {
 	return []provision.Renderer{
 		sites.Renderer{},
 		wiki.Renderer{},
+		mail.Renderer{},
 		web.Renderer{},
 	}
 }

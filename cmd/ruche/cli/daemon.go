@@ -111,7 +111,12 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 	d.metrics.watchServices(d.sup)
 	d.web = web.NewServer(log.With("component", "web"))
 	d.engine = newEngine(d.root, d.db)
+	d.engine.SMTP = d.opts.SMTP
 	d.engine.Logger = log.With("component", "engine")
+	// Commands that send mail (`ruche mail test`) find Postfix here.
+	if err := writeRuntimeFile(filepath.Join(d.root, provision.SMTPAddrFile), d.opts.SMTP+"\n"); err != nil {
+		return err
+	}
 	d.engine.Reloader = d
 
 	web.Handle(web.PanelHandler, panel.New(panel.Options{
@@ -472,4 +477,16 @@ func (d *daemon) printURLs() {
 		printf(w, lang, msgUpCA, web.LocalCARootPath(d.root))
 	}
 	printf(w, lang, msgUpStop)
+}
+
+// writeRuntimeFile writes a small file under run/ (replaced whole, by rename).
+func writeRuntimeFile(path, content string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

@@ -42,7 +42,7 @@ type upProcess struct {
 func startUp(t *testing.T, root, pack string) *upProcess {
 	t.Helper()
 	u := &upProcess{root: root, http: freePort(t), https: freePort(t), exited: make(chan error, 1)}
-	u.cmd = exec.Command(rucheBin, "up", "--lang", "en", "--root", root, "--http", u.http, "--https", u.https, pack)
+	u.cmd = exec.Command(rucheBin, "up", "--lang", "en", "--root", root, "--http", u.http, "--https", u.https, "--smtp", freePort(t), pack)
 	u.cmd.Stdout, u.cmd.Stderr = &u.stdout, &u.stderr
 	// Nothing may land in $HOME (Caddy's default data and config
 	// folders): give the process an empty one, checked at the end.

@@ -84,7 +84,7 @@ func TestUp(t *testing.T) {
 	}
 	pack := writePack(t, t.TempDir(), "pack.yaml", string(raw))
 	addr := freePort(t)
-	cmd := exec.Command(rucheBin, "up", "--lang", "en", "--root", root, "--http", addr, "--https", freePort(t), pack)
+	cmd := exec.Command(rucheBin, "up", "--lang", "en", "--root", root, "--http", addr, "--https", freePort(t), "--smtp", freePort(t), pack)
 	var stdout, stderr syncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
