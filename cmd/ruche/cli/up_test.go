@@ -75,8 +75,18 @@ func eventually(t *testing.T, within time.Duration, what string, check func() bo
 	}
 }
 
-func TestUp(t *testing.T) {
+// boxRoot is a temporary root whose folders the services' own users
+// (postfix, www-data) can traverse, as on a box: t.TempDir's are 0700.
+func boxRoot(t *testing.T) string {
 	root := t.TempDir()
+	for d := root; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	return root
+}
+
+func TestUp(t *testing.T) {
+	root := boxRoot(t)
 	withSecrets(t, root)
 	raw, err := os.ReadFile(filepath.Join(examples, "demo.yaml"))
 	if err != nil {

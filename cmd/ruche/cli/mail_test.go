@@ -1,0 +1,365 @@
+package cli_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/smtp"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ruche-box/ruche/provision"
+	"github.com/ruche-box/ruche/services/mail"
+	"github.com/ruche-box/ruche/services/mail/mailtest"
+)
+
+// needMail skips without Postfix and postsrsd, except in CI where a
+// missing component fails the test.
+func needMail(t *testing.T) {
+	t.Helper()
+	for _, f := range []string{mail.Postfix, mail.Postmap, mail.PostSRSd} {
+		if _, err := os.Stat(f); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is missing (apt-get install postfix postsrsd): %v", f, err)
+			}
+			t.Skipf("%s is missing (apt-get install postfix postsrsd)", f)
+		}
+	}
+}
+
+// mailPack is a pack whose mail goes out through the test's relay sink.
+// extra aliases are appended to the fixed ones.
+func mailPack(relayPort int, extra string) string {
+	return fmt.Sprintf(`apiVersion: ruche/v1
+kind: Pack
+association: {name: Les Amis du Jardin, slug: amis-jardin, locale: en, contact: contact@amis-jardin.org}
+box: {hostname: jardin, tls: "off"}
+panel:
+  users:
+    - {login: alice, role: admin, email: alice@members.test}
+    - {login: bob, role: member, email: bob@members.test}
+mail:
+  domains: [amis-jardin.org]
+  relay: {host: 127.0.0.1, port: %d, username: box@amis-jardin.org, password_secret: smtp-relay}
+  aliases:
+    # contact reaches alice (a panel login) and the bureau alias.
+    - {address: contact@amis-jardin.org, to: [alice, bureau@amis-jardin.org]}
+    - {address: bureau@amis-jardin.org, to: [bob, carol@outside.test]}
+    - {address: soak@amis-jardin.org, to: [soak@outside.test]}
+%s`, relayPort, extra)
+}
+
+// mailBox is a running `ruche up` with mail, and the relay it sends to.
+type mailBox struct {
+	root, pack, smtp string
+	relay            *mailtest.Sink
+	out              syncBuffer
+}
+
+func startMailBox(t *testing.T) *mailBox {
+	t.Helper()
+	needMail(t)
+	b := &mailBox{root: boxRoot(t), smtp: freePort(t)}
+	b.relay = mailtest.Start(t, mailtest.Options{RequireTLS: true, Username: "box@amis-jardin.org", Password: "relay pass wörd"})
+	secrets := filepath.Join(b.root, provision.SecretsDir)
+	if err := os.MkdirAll(secrets, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(secrets, "smtp-relay"), []byte("relay pass wörd\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.pack = writePack(t, t.TempDir(), "pack.yaml", mailPack(b.relay.Port(), ""))
+	cmd := exec.Command(rucheBin, "up", "--lang", "en", "--root", b.root, "--http", freePort(t), "--https", freePort(t), "--smtp", b.smtp, b.pack)
+	cmd.Stdout, cmd.Stderr = &b.out, &b.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(b.root, provision.LogDir, "postfix.log"))
+			t.Logf("ruche up:\n%s\npostfix.log:\n%s", b.out.String(), log)
+		}
+	})
+	eventually(t, 60*time.Second, "Postfix never greeted on "+b.smtp, func() bool {
+		c, err := net.DialTimeout("tcp", b.smtp, time.Second)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		return strings.HasPrefix(line, "220 ")
+	})
+	return b
+}
+
+// send hands one message to the box's Postfix from local, the client's
+// address (127.0.0.1 is the box itself; 127.0.0.2 stands for a visitor's
+// phone or the Internet). It returns the SMTP error, if any.
+func send(t *testing.T, addr, local, from string, to []string, subject string) error {
+	t.Helper()
+	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	c, err := smtp.NewClient(conn, "client.test")
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	defer c.Close()
+	if err := c.Mail(from); err != nil {
+		return err
+	}
+	for _, r := range to {
+		if err := c.Rcpt(r); err != nil {
+			return err
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s@client.test>\r\n\r\nHello.\r\n", from, strings.Join(to, ", "), subject, strings.ReplaceAll(subject, " ", "."))
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
+// delivered is who received the messages whose subject is subject, one
+// entry per delivery.
+func delivered(msgs []mailtest.Message, subject string) []string {
+	var to []string
+	for _, m := range msgs {
+		if strings.Contains(string(m.Data), "Subject: "+subject+"\r\n") {
+			to = append(to, m.To...)
+		}
+	}
+	slices.Sort(to)
+	return to
+}
+
+func waitDelivered(t *testing.T, relay *mailtest.Sink, subject string, want []string) {
+	t.Helper()
+	var got []string
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if got = delivered(relay.Messages(), subject); len(got) >= len(want) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("%q delivered to %v, want %v", subject, got, want)
+	}
+}
+
+func TestMailAliasesRelayAndRefusals(t *testing.T) {
+	b := startMailBox(t)
+
+	// An alias expands fully, through the alias it names and a login.
+	if err := send(t, b.smtp, "127.0.0.2", "someone@elsewhere.test", []string{"contact@amis-jardin.org"}, "hello contact"); err != nil {
+		t.Fatalf("mail to an alias from outside: %v", err)
+	}
+	waitDelivered(t, b.relay, "hello contact", []string{"alice@members.test", "bob@members.test", "carol@outside.test"})
+
+	msgs := b.relay.Messages()
+	if len(msgs) == 0 {
+		t.Fatal("nothing reached the relay")
+	}
+	m := msgs[0]
+	// The relay got the credentials from the secret file, over TLS.
+	if !m.TLS || m.AuthUser != "box@amis-jardin.org" {
+		t.Errorf("relay session: TLS %v, authenticated as %q; want TLS and box@amis-jardin.org", m.TLS, m.AuthUser)
+	}
+	if a := b.relay.AuthAttempts(); len(a) == 0 || !a[0].OK || a[0].Password != "relay pass wörd" {
+		t.Errorf("credentials presented to the relay: %+v", a)
+	}
+	// Forwarded mail leaves with an SRS sender of the box's domain, so
+	// that the members' providers do not reject it on SPF.
+	if !strings.HasPrefix(strings.ToUpper(m.From), "SRS0") || !strings.HasSuffix(m.From, "@amis-jardin.org") {
+		t.Errorf("envelope sender of forwarded mail is %q, want SRS0…@amis-jardin.org", m.From)
+	}
+
+	// Unknown address of the box's domain: 550 at RCPT.
+	err := send(t, b.smtp, "127.0.0.2", "someone@elsewhere.test", []string{"nobody@amis-jardin.org"}, "to nobody")
+	if err == nil || !strings.HasPrefix(err.Error(), "550") {
+		t.Errorf("mail to an unknown address: %v, want 550", err)
+	}
+	// Not an open relay: an outside client cannot send elsewhere.
+	err = send(t, b.smtp, "127.0.0.2", "spammer@elsewhere.test", []string{"victim@faraway.test"}, "spam")
+	if err == nil || !strings.HasPrefix(err.Error(), "550") {
+		t.Errorf("relaying for an outside client: %v, want 550", err)
+	}
+	// The box itself (loopback) sends anywhere, through the relay.
+	if err := send(t, b.smtp, "127.0.0.1", "ruche@jardin.local", []string{"admin@faraway.test"}, "alert"); err != nil {
+		t.Errorf("mail from the box itself: %v", err)
+	}
+	waitDelivered(t, b.relay, "alert", []string{"admin@faraway.test"})
+
+	// Nothing of the relay's password in what Ruche rendered or logged.
+	err = filepath.Walk(b.root, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || strings.Contains(path, provision.SecretsDir) || strings.Contains(path, "sasl_passwd") || strings.Contains(path, "postfix-ruche") || strings.HasSuffix(path, ".db") {
+			return nil
+		}
+		raw, _ := os.ReadFile(path)
+		if strings.Contains(string(raw), "relay pass wörd") {
+			t.Errorf("the relay's password is in %s", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.out.String(), "relay pass wörd") {
+		t.Error("the relay's password is in ruche up's output")
+	}
+	sasl := filepath.Join(b.root, mail.ConfDir, "sasl_passwd")
+	if fi, err := os.Stat(sasl); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s: %v, mode %v; want 0600", sasl, err, fi.Mode().Perm())
+	}
+
+	// A configuration that `postfix check` refuses is not installed: the
+	// running one stays and mail still flows.
+	staged := filepath.Join(b.root, mail.StageDir, "main.cf")
+	live := filepath.Join(b.root, mail.ConfDir, "main.cf")
+	before, _ := os.ReadFile(live)
+	f, err := os.OpenFile(staged, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, "mail_owner = no-such-user")
+	f.Close()
+	out, err := exec.Command("/bin/sh", filepath.Join(b.root, mail.StageDir, "activate.sh"), "reload").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "the running one stays") {
+		t.Errorf("activation of a bad configuration: %v\n%s", err, out)
+	}
+	if after, _ := os.ReadFile(live); string(after) != string(before) {
+		t.Error("a configuration refused by postfix check was installed")
+	}
+	if err := send(t, b.smtp, "127.0.0.2", "someone@elsewhere.test", []string{"bureau@amis-jardin.org"}, "after bad check"); err != nil {
+		t.Errorf("mail after a refused configuration: %v", err)
+	}
+	waitDelivered(t, b.relay, "after bad check", []string{"bob@members.test", "carol@outside.test"})
+}
+
+// While 200 messages are sent in a bounded loop, the aliases are changed
+// and applied 5 times: every message is delivered, none twice, and Postfix
+// is reloaded, never restarted.
+func TestMailNoLossWhileAliasesChange(t *testing.T) {
+	b := startMailBox(t)
+	pidOf := func() string {
+		raw, _ := os.ReadFile(filepath.Join(b.root, mail.QueueDir, "pid", "master.pid"))
+		return strings.TrimSpace(string(raw))
+	}
+	masterPID := pidOf()
+
+	const total = 200
+	var sent atomic.Int32
+	var wg sync.WaitGroup
+	sendErrs := make(chan error, total)
+	wg.Go(func() {
+		for i := range total {
+			subject := fmt.Sprintf("soak %03d", i)
+			// A refused or cut transaction is retried, as any mail server
+			// would; what was accepted must arrive once.
+			var err error
+			for try := 0; try < 5; try++ {
+				if err = send(t, b.smtp, "127.0.0.2", "sender@elsewhere.test", []string{"soak@amis-jardin.org"}, subject); err == nil {
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			if err != nil {
+				sendErrs <- fmt.Errorf("%s: %w", subject, err)
+			}
+			sent.Add(1)
+			time.Sleep(40 * time.Millisecond)
+		}
+	})
+	applied := 0
+	for n := 1; n <= 5; n++ {
+		extra := ""
+		for k := 1; k <= n; k++ {
+			extra += fmt.Sprintf("    - {address: news%d@amis-jardin.org, to: [alice, news%d@outside.test]}\n", k, k)
+		}
+		pack := writePack(t, t.TempDir(), "pack.yaml", mailPack(b.relay.Port(), extra))
+		before := sent.Load()
+		start := time.Now()
+		out, err := exec.Command(rucheBin, "apply", "--lang", "en", "--root", b.root, pack).CombinedOutput()
+		if err != nil {
+			t.Fatalf("apply %d: %v\n%s", n, err, out)
+		}
+		t.Logf("apply %d (alias table changed, Postfix reloaded) took %v", n, time.Since(start).Round(time.Millisecond))
+		// The test means something only if mail was flowing meanwhile.
+		if after := sent.Load(); after == before {
+			t.Errorf("apply %d ran while messages %d..%d of %d were sent: not during the loop", n, before, after, total)
+		}
+		if !strings.Contains(string(out), "etc/ruche/mail/virtual") {
+			t.Errorf("apply %d did not change the alias table:\n%s", n, out)
+		}
+		applied++
+		// The new alias answers at once.
+		if err := send(t, b.smtp, "127.0.0.2", "x@elsewhere.test", []string{fmt.Sprintf("news%d@amis-jardin.org", n)}, fmt.Sprintf("news %d", n)); err != nil {
+			t.Errorf("new alias news%d after apply: %v", n, err)
+		}
+	}
+	wg.Wait()
+	close(sendErrs)
+	for err := range sendErrs {
+		t.Errorf("not accepted after 5 tries: %v", err)
+	}
+
+	deadline := time.Now().Add(60 * time.Second)
+	count := map[string]int{}
+	for time.Now().Before(deadline) {
+		clear(count)
+		for _, m := range b.relay.Messages() {
+			for _, line := range strings.Split(string(m.Data), "\r\n") {
+				if s, ok := strings.CutPrefix(line, "Subject: soak "); ok {
+					count[s] += len(m.To)
+				}
+			}
+		}
+		if len(count) >= total {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if len(count) != total {
+		t.Errorf("%d of %d messages delivered", len(count), total)
+	}
+	for s, n := range count {
+		if n != 1 {
+			t.Errorf("message soak %s delivered %d times", s, n)
+		}
+	}
+	for n := 1; n <= applied; n++ {
+		waitDelivered(t, b.relay, fmt.Sprintf("news %d", n), []string{"alice@members.test", fmt.Sprintf("news%d@outside.test", n)})
+	}
+	if pid := pidOf(); pid == "" || pid != masterPID {
+		t.Errorf("Postfix's master changed from pid %s to %s: it was restarted, not reloaded", masterPID, pid)
+	}
+	if log, _ := os.ReadFile(filepath.Join(b.root, provision.LogDir, "postfix.log")); strings.Count(string(log), "reload -- version") < applied {
+		t.Errorf("Postfix logged %d reloads, want %d", strings.Count(string(log), "reload -- version"), applied)
+	}
+}
