@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"net/http"
 	"net/smtp"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 	"github.com/ruche-box/ruche/provision"
 	"github.com/ruche-box/ruche/services/mail"
 	"github.com/ruche-box/ruche/services/mail/mailtest"
+	"github.com/ruche-box/ruche/services/wiki"
 )
 
 // needMail skips without Postfix and postsrsd, except in CI where a
@@ -35,8 +38,8 @@ func needMail(t *testing.T) {
 }
 
 // mailPack is a pack whose mail goes out through the test's relay sink.
-// extra aliases are appended to the fixed ones.
-func mailPack(relayPort int, extra string) string {
+// extra aliases are appended to the fixed ones, top to the pack.
+func mailPack(relayPort int, extra, top string) string {
 	return fmt.Sprintf(`apiVersion: ruche/v1
 kind: Pack
 association: {name: Les Amis du Jardin, slug: amis-jardin, locale: en, contact: contact@amis-jardin.org}
@@ -53,17 +56,18 @@ mail:
     - {address: contact@amis-jardin.org, to: [alice, bureau@amis-jardin.org]}
     - {address: bureau@amis-jardin.org, to: [bob, carol@outside.test]}
     - {address: soak@amis-jardin.org, to: [soak@outside.test]}
-%s`, relayPort, extra)
+%s%s`, relayPort, extra, top)
 }
 
 // mailBox is a running `ruche up` with mail, and the relay it sends to.
 type mailBox struct {
-	root, pack, smtp string
-	relay            *mailtest.Sink
-	out              syncBuffer
+	root, pack, smtp, http string
+	relay                  *mailtest.Sink
+	out                    syncBuffer
 }
 
-func startMailBox(t *testing.T) *mailBox {
+// startMailBox runs `ruche up` on mailPack; top is added to the pack.
+func startMailBox(t *testing.T, top string) *mailBox {
 	t.Helper()
 	needMail(t)
 	b := &mailBox{root: boxRoot(t), smtp: freePort(t)}
@@ -75,8 +79,9 @@ func startMailBox(t *testing.T) *mailBox {
 	if err := os.WriteFile(filepath.Join(secrets, "smtp-relay"), []byte("relay pass wörd\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b.pack = writePack(t, t.TempDir(), "pack.yaml", mailPack(b.relay.Port(), ""))
-	cmd := exec.Command(rucheBin, "up", "--lang", "en", "--root", b.root, "--http", freePort(t), "--https", freePort(t), "--smtp", b.smtp, b.pack)
+	b.pack = writePack(t, t.TempDir(), "pack.yaml", mailPack(b.relay.Port(), "", top))
+	b.http = freePort(t)
+	cmd := exec.Command(rucheBin, "up", "--lang", "en", "--root", b.root, "--http", b.http, "--https", freePort(t), "--smtp", b.smtp, b.pack)
 	cmd.Stdout, cmd.Stderr = &b.out, &b.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -174,7 +179,7 @@ func waitDelivered(t *testing.T, relay *mailtest.Sink, subject string, want []st
 }
 
 func TestMailAliasesRelayAndRefusals(t *testing.T) {
-	b := startMailBox(t)
+	b := startMailBox(t, "")
 
 	// An alias expands fully, through the alias it names and a login.
 	if err := send(t, b.smtp, "127.0.0.2", "someone@elsewhere.test", []string{"contact@amis-jardin.org"}, "hello contact"); err != nil {
@@ -266,7 +271,7 @@ func TestMailAliasesRelayAndRefusals(t *testing.T) {
 // and applied 5 times: every message is delivered, none twice, and Postfix
 // is reloaded, never restarted.
 func TestMailNoLossWhileAliasesChange(t *testing.T) {
-	b := startMailBox(t)
+	b := startMailBox(t, "")
 	pidOf := func() string {
 		raw, _ := os.ReadFile(filepath.Join(b.root, mail.QueueDir, "pid", "master.pid"))
 		return strings.TrimSpace(string(raw))
@@ -302,7 +307,7 @@ func TestMailNoLossWhileAliasesChange(t *testing.T) {
 		for k := 1; k <= n; k++ {
 			extra += fmt.Sprintf("    - {address: news%d@amis-jardin.org, to: [alice, news%d@outside.test]}\n", k, k)
 		}
-		pack := writePack(t, t.TempDir(), "pack.yaml", mailPack(b.relay.Port(), extra))
+		pack := writePack(t, t.TempDir(), "pack.yaml", mailPack(b.relay.Port(), extra, ""))
 		before := sent.Load()
 		start := time.Now()
 		out, err := exec.Command(rucheBin, "apply", "--lang", "en", "--root", b.root, pack).CombinedOutput()
@@ -362,4 +367,67 @@ func TestMailNoLossWhileAliasesChange(t *testing.T) {
 	if log, _ := os.ReadFile(filepath.Join(b.root, provision.LogDir, "postfix.log")); strings.Count(string(log), "reload -- version") < applied {
 		t.Errorf("Postfix logged %d reloads, want %d", strings.Count(string(log), "reload -- version"), applied)
 	}
+}
+
+// DokuWiki's mail goes through the box's Postfix: a member subscribes to a
+// page, an admin edits it, and the member gets the change by mail.
+func TestWikiMailSubscription(t *testing.T) {
+	needWiki(t)
+	b := startMailBox(t, "wiki: {enabled: true, title: Wiki du Jardin, public_read: true, editors: [admin, member]}\n")
+	for login, pw := range map[string]string{"alice": "alice-password", "bob": "bob-password"} {
+		passwd := exec.Command(rucheBin, "user", "passwd", login, "--lang", "en", "--root", b.root)
+		passwd.Stdin = strings.NewReader(pw + "\n")
+		if out, err := passwd.CombinedOutput(); err != nil {
+			t.Fatalf("user passwd %s: %v\n%s", login, err, out)
+		}
+	}
+	anon := wikiClient(t, b.http)
+	eventually(t, 60*time.Second, "the wiki never answered", func() bool {
+		code, page := wikiFetch(t, anon, http.MethodGet, "/", nil)
+		return code == 200 && strings.Contains(page, "Wiki du Jardin")
+	})
+	eventually(t, 10*time.Second, "the accounts never reached the wiki", func() bool {
+		raw, _ := os.ReadFile(filepath.Join(b.root, wiki.ConfDir, "users.auth.php"))
+		return strings.Contains(string(raw), "\nbob:$2") && strings.Contains(string(raw), "\nalice:$2")
+	})
+
+	// Bob subscribes to the page "planning".
+	bob := wikiClient(t, b.http)
+	login(t, bob, "bob", "bob-password")
+	code, page := wikiFetch(t, bob, http.MethodGet, "/planning?do=subscribe", nil)
+	if code != 200 || !strings.Contains(page, "sub_target") {
+		t.Fatalf("subscription form: %d", code)
+	}
+	wikiFetch(t, bob, http.MethodPost, "/doku.php", url.Values{
+		"id": {"planning"}, "do": {"subscribe"}, "sub_target": {"planning"}, "sub_style": {"every"},
+		"sub_action": {"subscribe"}, "sectok": {formValue(page, "sectok")},
+	})
+	subs, err := os.ReadFile(filepath.Join(b.root, wiki.DataDir, "meta", "planning.mlist"))
+	if err != nil || !strings.Contains(string(subs), "bob every") {
+		t.Fatalf("bob's subscription on disk: %q, %v", subs, err)
+	}
+
+	// Alice edits the page.
+	alice := wikiClient(t, b.http)
+	login(t, alice, "alice", "alice-password")
+	_, form := wikiFetch(t, alice, http.MethodGet, "/planning?do=edit", nil)
+	wikiFetch(t, alice, http.MethodPost, "/doku.php", url.Values{
+		"id": {"planning"}, "do[save]": {"1"}, "wikitext": {"Permanence le samedi"}, "summary": {"planning"},
+		"sectok": {formValue(form, "sectok")}, "changecheck": {formValue(form, "changecheck")},
+		"date": {formValue(form, "date")}, "prefix": {formValue(form, "prefix")}, "suffix": {formValue(form, "suffix")},
+		"target": {formValue(form, "target")},
+	})
+
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, m := range b.relay.Messages() {
+			if slices.Contains(m.To, "bob@members.test") && strings.Contains(string(m.Data), "planning") {
+				t.Logf("bob got the change by mail from %s", m.From)
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	log, _ := os.ReadFile(filepath.Join(b.root, provision.LogDir, "php-fpm.log"))
+	t.Fatalf("no mail reached bob about the change; relay got %d messages; php-fpm log:\n%s", len(b.relay.Messages()), log)
 }
