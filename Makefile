@@ -11,9 +11,9 @@ BIN := bin
 
 # Debian packages the tests use: systemd-analyze (calendar golden tests),
 # DokuWiki and php-fpm (the wiki, also in the demo pack).
-# Later issues add postfix, restic, chromium here.
-TEST_PACKAGES := systemd ca-certificates git dokuwiki php8.2-fpm postfix postsrsd libsasl2-modules
-DEMO_PACKAGES := ca-certificates dokuwiki php8.2-fpm postfix postsrsd libsasl2-modules
+# Postfix, postsrsd and the SASL modules (mail), msmtp (the wiki's mail).
+TEST_PACKAGES := systemd ca-certificates git dokuwiki php8.2-fpm msmtp postfix postsrsd libsasl2-modules
+DEMO_PACKAGES := ca-certificates dokuwiki php8.2-fpm msmtp postfix postsrsd libsasl2-modules
 
 .PHONY: all build ruche deps test-deps demo-deps demo test test-short lint bench fuzz clean
 
@@ -79,8 +79,12 @@ BENCH_APPLY := $(GO) test -run '^$$' -bench 'Apply500|Copy500' -benchmem -count 
 # the same JSON config; each server pinned to CPU 0, wrk to CPU 1; 5 runs
 # each, medians; memory with 10 and 500 sites. Sections web-throughput and
 # web-memory; all figures and wrk's output also go to bin/bench-web.txt.
-BENCH_PACKAGES := caddy wrk strace
 BENCH_WEB_FLAGS := -ruche $(BIN)/ruche -raw $(BIN)/bench-web.txt
+# The wiki (cmd/benchwiki): php-fpm's memory (PSS) idle, during 300 views
+# of the start page and once its workers stopped, and how long the wiki is
+# gone when php-fpm's master is killed. Section wiki.
+BENCH_WIKI_FLAGS := -ruche $(BIN)/ruche
+BENCH_PACKAGES := caddy wrk strace dokuwiki php8.2-fpm
 bench: deps $(BIN)/ruche
 	$(call apt_install,$(BENCH_PACKAGES))
 	@mkdir -p $(BIN)
@@ -96,6 +100,7 @@ bench: deps $(BIN)/ruche
 		-command "make bench   (TMPDIR=/dev/shm go test -run '^\$$' -bench 'Apply500|Copy500' -benchmem -count 5 ./provision/)" \
 		-ratio BenchmarkApply500FromScratch/BenchmarkCopy500Tree
 	$(GO) run ./cmd/benchweb $(BENCH_WEB_FLAGS) -command "make bench   (go run ./cmd/benchweb $(BENCH_WEB_FLAGS))"
+	$(GO) run ./cmd/benchwiki $(BENCH_WIKI_FLAGS) -command "make bench   (go run ./cmd/benchwiki $(BENCH_WIKI_FLAGS))"
 
 FUZZTIME ?= 10m
 fuzz: deps

@@ -155,6 +155,9 @@ func (e *Engine) Render(ctx context.Context, p *Pack, raw []byte) (*Desired, err
 
 // Plan computes what Apply would do, changing nothing.
 func (e *Engine) Plan(ctx context.Context, p *Pack, raw []byte) (*Result, error) {
+	if err := CheckSockets(e.Root, p); err != nil {
+		return nil, err
+	}
 	m, err := readManifest(e.Root)
 	if err != nil {
 		return nil, err
@@ -313,6 +316,10 @@ func (e *Engine) asidePath(label, rel string) string {
 // database's users and reloads the services whose files changed. A second
 // apply of the same pack writes nothing.
 func (e *Engine) Apply(ctx context.Context, p *Pack, raw []byte, opts ApplyOptions) (*Result, error) {
+	// Before the lock, whose file is the first thing apply writes.
+	if err := CheckSockets(e.Root, p); err != nil {
+		return nil, err
+	}
 	lock, err := TryLock(e.Root)
 	if err != nil {
 		return nil, err

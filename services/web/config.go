@@ -252,6 +252,16 @@ var wikiDeny = caddyhttp.MatchPath{"/data/*", "/conf/*", "/bin/*", "/inc/*", "/v
 // php-fpm's socket), with DokuWiki's friendly URLs (userewrite 1) rewritten
 // the way its nginx recipe does: /_media/, /_detail/, /_export/ and any
 // other path that is not a file becomes doku.php?id=PATH.
+//
+// PATH is a page name as typed, and may hold &, #, +, %, ?, = or spaces
+// (escaped in the request; DokuWiki cleans the id itself). Caddy's rewrite
+// unescapes the path before the regexp sees it, and query-escapes every
+// placeholder it substitutes in the query part of the new URI, except
+// {http.request.uri.query}, which is passed on as it came (already
+// escaped). So the regexp captures go in as they are: an *_escaped
+// placeholder there would be escaped twice, and a query built by hand
+// outside the rewrite would cut the id at its first & or #.
+// TestWikiPageIDs in cmd/ruche/cli checks it against the real DokuWiki.
 func wikiRoutes(in *provision.RenderInput) []caddyhttp.Route {
 	hosts, err := wikiHosts(in)
 	if err != nil || len(hosts) == 0 {

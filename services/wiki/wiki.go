@@ -12,9 +12,12 @@ package wiki
 
 import (
 	"fmt"
+	"net"
 	"path"
 	"slices"
 	"strings"
+
+	"golang.org/x/net/idna"
 
 	"github.com/ruche-box/ruche/provision"
 )
@@ -35,6 +38,12 @@ const (
 	PHPFPM = "/usr/sbin/php-fpm8.2"
 	// PoolUser runs the pool's workers when php-fpm starts as root.
 	PoolUser = "www-data"
+	// MSMTP is Debian's msmtp, a sendmail-compatible SMTP client: PHP's
+	// mail() pipes DokuWiki's mail to it, and it hands the mail to the
+	// box's Postfix over SMTP on loopback.
+	MSMTP = "/usr/bin/msmtp"
+	// MSMTPConf is msmtp's configuration, under ConfDir.
+	MSMTPConf = ConfDir + "/msmtp.conf"
 )
 
 // dataSubdirs are the folders DokuWiki expects in its savedir.
@@ -79,6 +88,9 @@ func (Renderer) Render(in *provision.RenderInput, out *provision.Desired) error 
 	conf("plugins.required.php", header+pluginsRequired, 0)
 	conf("plugins.local.php", header, 0)
 	conf("php-fpm.conf", fpmConf(in), 0)
+	// Readable by the pool's user (0644): it holds no secret, the box's
+	// Postfix takes mail from loopback without authentication.
+	conf("msmtp.conf", msmtpConf(in), 0)
 	for name, body := range skeleton(in) {
 		conf("skeleton/"+name, body, 0)
 	}
@@ -128,7 +140,112 @@ func localPHP(in *provision.RenderInput) string {
 	set("disableactions", phpString("register,resendpwd,profile,profile_delete"))
 	set("updatecheck", "0")
 	set("plugin_manager", "0") // plugins come from Debian's package
+	// Mail goes out through the box's Postfix (msmtpConf). Users may
+	// subscribe to pages and namespaces and get their changes by mail.
+	set("mailfrom", phpString(mailFrom(in)))
+	set("mailreturnpath", phpString(envelopeFrom(in)))
+	set("subscribers", "1")
 	return b.String()
+}
+
+// mailDomain is the domain the wiki's mail comes from: the box's public
+// domain, else the first domain the box receives mail for, else its LAN
+// name (hostname.local: a relay may refuse it, but nothing better is
+// known).
+func mailDomain(in *provision.RenderInput) string {
+	p := in.Pack
+	switch {
+	case p.Box.Domain != "":
+		return asciiDomain(p.Box.Domain)
+	case len(p.Mail.Domains) > 0:
+		return asciiDomain(p.Mail.Domains[0])
+	case p.Box.Hostname != "":
+		return strings.ToLower(p.Box.Hostname) + ".local"
+	}
+	return "localhost"
+}
+
+// asciiDomain is a domain as it goes into a mail address: lower case,
+// IDNA (café-anais.fr is xn--caf-anais-d4a.fr), since neither msmtp nor
+// DokuWiki asks the server for SMTPUTF8. Validation already refused what
+// IDNA cannot convert; such a name is kept as written.
+func asciiDomain(d string) string {
+	d = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
+	if a, err := idna.Lookup.ToASCII(d); err == nil && a != "" {
+		return a
+	}
+	return d
+}
+
+// mailFrom is the wiki's From address (DokuWiki's mailfrom).
+func mailFrom(in *provision.RenderInput) string {
+	return "wiki@" + mailDomain(in)
+}
+
+// envelopeFrom is where bounces go (the envelope sender msmtp gives
+// Postfix, and DokuWiki's mailreturnpath): the association's contact, so
+// that a person learns that a subscriber's address is dead, when the
+// contact is in a domain the box sends for; otherwise the wiki's own
+// address, since a foreign domain in the envelope fails SPF at the
+// recipients' servers and gets the mail refused.
+func envelopeFrom(in *provision.RenderInput) string {
+	contact := strings.TrimSpace(in.Pack.Association.Contact)
+	if local, domain, ok := strings.Cut(contact, "@"); ok && local != "" && domain != "" {
+		domain = asciiDomain(domain)
+		own := append([]string{in.Pack.Box.Domain}, in.Pack.Mail.Domains...)
+		for _, d := range own {
+			if d != "" && asciiDomain(d) == domain {
+				return local + "@" + domain
+			}
+		}
+	}
+	return mailFrom(in)
+}
+
+// smtpHostPort is where msmtp reaches the box's Postfix: RenderInput.SMTP,
+// with an address that listens on every interface (":25", "0.0.0.0:25")
+// reached on loopback.
+func smtpHostPort(in *provision.RenderInput) (host, port string) {
+	addr := in.SMTP
+	if addr == "" {
+		addr = provision.DefaultSMTPAddr(in.Root)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		host, port = "", "25"
+	}
+	switch host {
+	case "", "0.0.0.0", "::":
+		host = "127.0.0.1"
+	}
+	return host, port
+}
+
+// msmtpConf is msmtp's configuration: plain SMTP to the box's own Postfix
+// on loopback, no authentication, no TLS; Postfix relays from there. The
+// timeout keeps a php-fpm worker from hanging on a Postfix that does not
+// answer; errors go to the worker's stderr, which php-fpm passes to
+// Ruche's log (catch_workers_output).
+func msmtpConf(in *provision.RenderInput) string {
+	host, port := smtpHostPort(in)
+	hostname := strings.ToLower(in.Pack.Box.Hostname)
+	if hostname == "" {
+		hostname = "localhost"
+	}
+	return fmt.Sprintf(`# Rendered by Ruche from the pack: edits are overwritten at the next apply.
+# DokuWiki's mail (PHP's mail(), sendmail_path in php-fpm.conf) goes to the
+# box's Postfix on loopback.
+account default
+host %s
+port %s
+domain %s
+auth off
+tls off
+tls_starttls off
+timeout 30
+from %s
+syslog off
+`, host, port, hostname, envelopeFrom(in))
 }
 
 func startPage(in *provision.RenderInput) string {
@@ -210,7 +327,17 @@ php_admin_value[memory_limit] = 64M
 php_admin_value[upload_max_filesize] = 16M
 php_admin_value[post_max_size] = 16M
 php_admin_flag[expose_php] = off
-`, in.Abs(provision.RunDir+"/php-fpm.pid"), PoolUser, PoolUser, in.Abs(Socket), in.Abs(ConfDir+"/prepend.php"))
+php_admin_value[sendmail_path] = %s
+`, in.Abs(provision.RunDir+"/php-fpm.pid"), PoolUser, PoolUser, in.Abs(Socket), in.Abs(ConfDir+"/prepend.php"), sendmailPath(in))
+}
+
+// sendmailPath is PHP's sendmail_path: msmtp with Ruche's configuration,
+// recipients read from the mail's headers (-t; -i, which PHP's default
+// adds for sendmail, msmtp accepts and ignores). PHP runs it through
+// /bin/sh, hence the quoted path; the whole value is double-quoted for
+// php-fpm's INI parser.
+func sendmailPath(in *provision.RenderInput) string {
+	return `"` + MSMTP + " -C " + shQuote(in.Abs(MSMTPConf)) + ` -t -i"`
 }
 
 // startScript prepares the savedir before php-fpm starts: its folders, the

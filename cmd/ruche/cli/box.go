@@ -66,7 +66,13 @@ func (g *globalOptions) reportPackErrors(err error, p *provision.Pack) error {
 }
 
 // openStore opens the box's database under root, creating it on first use.
+// A root too long for the box's control socket gets no database: `ruche up`
+// opens it before its first apply, and would leave it behind a box that
+// cannot run (the engine checks the pack's other sockets).
 func openStore(ctx context.Context, root string) (*store.DB, error) {
+	if err := provision.CheckSockets(root, nil); err != nil {
+		return nil, err
+	}
 	return store.Open(ctx, filepath.Join(root, provision.DBPath))
 }
 

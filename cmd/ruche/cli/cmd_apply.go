@@ -68,6 +68,11 @@ func applyLocal(ctx context.Context, g *globalOptions, p *provision.Pack, raw []
 	if err != nil {
 		return err
 	}
+	// Before the database is created: a root whose sockets do not fit
+	// gets nothing written.
+	if err := provision.CheckSockets(root, p); err != nil {
+		return err
+	}
 	db, err := openStore(ctx, root)
 	if err != nil {
 		return err
