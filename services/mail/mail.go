@@ -95,9 +95,7 @@ func (Renderer) Render(in *provision.RenderInput, out *provision.Desired) error 
 		Name: Service,
 		// `start-fg` keeps Postfix's master in the foreground, logging to
 		// standard output (maillog_file), for the supervisor to follow.
-		Command: []string{"/bin/sh", "-c",
-			"/bin/sh " + shQuote(in.Abs(StageDir+"/activate.sh")) + " start && exec " + Postfix + " -c " + shQuote(in.Abs(ConfDir)) + " start-fg",
-			"postfix"},
+		Command: []string{"/bin/sh", "-c", runScript(in), "postfix"},
 		// Alias changes: postmap + `postfix reload`, never a restart.
 		ReloadCommand: []string{"/bin/sh", in.Abs(StageDir + "/activate.sh"), "reload"},
 		StopSignal:    "TERM",
@@ -117,6 +115,27 @@ func (Renderer) Render(in *provision.RenderInput, out *provision.Desired) error 
 		})
 	}
 	return nil
+}
+
+// runScript is Postfix's service: activate, then `postfix start-fg`.
+// Postfix's master makes itself a session leader, out of the process
+// group the supervisor signals, so stopping it takes `postfix stop`: the
+// shell stays in front to do that on TERM, and waits until the master is
+// gone so that a restart finds the port and the lock free. A master left
+// over by a ruche that was killed (SIGKILL reaches this shell, not the
+// master) is stopped by `activate.sh start`.
+func runScript(in *provision.RenderInput) string {
+	conf := shQuote(in.Abs(ConfDir))
+	return "/bin/sh " + shQuote(in.Abs(StageDir+"/activate.sh")) + " start || exit 1\n" +
+		"stop() { " + Postfix + " -c " + conf + " stop >/dev/null 2>&1; " + waitStopped(conf) + " exit 0; }\n" +
+		"trap stop TERM INT\n" +
+		Postfix + " -c " + conf + " start-fg &\n" +
+		"wait $!\n"
+}
+
+// waitStopped waits (10 s at most) until no master runs for conf.
+func waitStopped(conf string) string {
+	return "i=0; while " + Postfix + " -c " + conf + " status >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done;"
 }
 
 // ListenService turns --smtp's address into master.cf's service name for
@@ -426,6 +445,11 @@ chmod 0700 %s
 # system's folders above them are world-traversable on a box already and
 # are made so under a development root.
 chmod o+x %s
+if [ "${1:-start}" = start ] && %s -c "$conf" status >/dev/null 2>&1; then
+	echo "mail: stopping a Postfix left running by a previous ruche" >&2
+	%s -c "$conf" stop >/dev/null 2>&1 || true
+	%s
+fi
 rm -rf "$new"
 mkdir -m 0755 "$new"
 cp "$stage/main.cf" "$stage/master.cf" "$stage/virtual" "$new/"
@@ -447,5 +471,6 @@ if [ "${1:-start}" = reload ] && %s -c "$conf" status >/dev/null 2>&1; then
 fi
 `, header, stage, conf, shQuote(stage), shQuote(conf), shQuote(in.Abs(QueueDir)), shQuote(in.Abs(DataDir)),
 		shQuote(in.Abs(DataDir)), shQuote(in.Abs(DataDir)),
-		shQuote(in.Abs("var"))+" "+shQuote(in.Abs("var/lib"))+" "+shQuote(in.Abs("var/spool")), relay, maps, Postmap, Postfix, Postfix, Postfix)
+		shQuote(in.Abs("var"))+" "+shQuote(in.Abs("var/lib"))+" "+shQuote(in.Abs("var/spool")),
+		Postfix, Postfix, waitStopped(`"$conf"`), relay, maps, Postmap, Postfix, Postfix, Postfix)
 }

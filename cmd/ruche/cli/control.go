@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ruche-box/ruche/provision"
+	"github.com/ruche-box/ruche/services/panel"
 )
 
 // While `ruche up` runs, other commands talk to it over a Unix socket
@@ -78,4 +79,31 @@ func (c *controlClient) apply(ctx context.Context, req controlApply) (controlOut
 		return out, 0, fmt.Errorf("control socket: %w", err)
 	}
 	return out, out.Code, nil
+}
+
+// controlStatus is what the daemon's GET /status answers: every service it
+// supervises, and its health checks, among them the last apply's outcome.
+type controlStatus struct {
+	Services []provision.ServiceStatus `json:"services"`
+	Health   panel.Health              `json:"health"`
+}
+
+func (c *controlClient) status(ctx context.Context) (controlStatus, error) {
+	var st controlStatus
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://ruche/status", nil)
+	if err != nil {
+		return st, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return st, fmt.Errorf("control socket: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("control socket: GET /status: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return st, fmt.Errorf("control socket: %w", err)
+	}
+	return st, nil
 }

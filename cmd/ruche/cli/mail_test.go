@@ -64,6 +64,13 @@ type mailBox struct {
 	root, pack, smtp, http string
 	relay                  *mailtest.Sink
 	out                    syncBuffer
+	cmd                    *exec.Cmd
+	exited                 chan error
+}
+
+// postfixRunning says whether a Postfix master runs for root's instance.
+func postfixRunning(root string) bool {
+	return exec.Command(mail.Postfix, "-c", filepath.Join(root, mail.ConfDir), "status").Run() == nil
 }
 
 // startMailBox runs `ruche up` on mailPack; top is added to the pack.
@@ -81,26 +88,33 @@ func startMailBox(t *testing.T, top string) *mailBox {
 	}
 	b.pack = writePack(t, t.TempDir(), "pack.yaml", mailPack(b.relay.Port(), "", top))
 	b.http = freePort(t)
-	cmd := exec.Command(rucheBin, "up", "--lang", "en", "--root", b.root, "--http", b.http, "--https", freePort(t), "--smtp", b.smtp, b.pack)
-	cmd.Stdout, cmd.Stderr = &b.out, &b.out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-exited
+		// Postfix's master leaves the supervisor's process group: a clean
+		// stop must still stop it.
+		b.stop()
+		if postfixRunning(b.root) {
+			t.Error("Postfix still runs after ruche up stopped")
+			exec.Command(mail.Postfix, "-c", filepath.Join(b.root, mail.ConfDir), "abort").Run()
 		}
 		if t.Failed() {
 			log, _ := os.ReadFile(filepath.Join(b.root, provision.LogDir, "postfix.log"))
 			t.Logf("ruche up:\n%s\npostfix.log:\n%s", b.out.String(), log)
 		}
 	})
+	b.start(t)
+	return b
+}
+
+// start runs `ruche up` and waits until Postfix greets.
+func (b *mailBox) start(t *testing.T) {
+	t.Helper()
+	b.cmd = exec.Command(rucheBin, "up", "--lang", "en", "--root", b.root, "--http", b.http, "--https", freePort(t), "--smtp", b.smtp, b.pack)
+	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.out
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	b.exited = make(chan error, 1)
+	go func() { b.exited <- b.cmd.Wait() }()
 	eventually(t, 60*time.Second, "Postfix never greeted on "+b.smtp, func() bool {
 		c, err := net.DialTimeout("tcp", b.smtp, time.Second)
 		if err != nil {
@@ -111,7 +125,20 @@ func startMailBox(t *testing.T, top string) *mailBox {
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		return strings.HasPrefix(line, "220 ")
 	})
-	return b
+}
+
+// stop stops `ruche up` with SIGINT, as Ctrl+C does, if it still runs.
+func (b *mailBox) stop() {
+	if b.cmd == nil || b.cmd.ProcessState != nil {
+		return
+	}
+	_ = b.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-b.exited:
+	case <-time.After(30 * time.Second):
+		b.cmd.Process.Kill()
+		<-b.exited
+	}
 }
 
 // send hands one message to the box's Postfix from local, the client's
@@ -430,4 +457,23 @@ func TestWikiMailSubscription(t *testing.T) {
 	}
 	log, _ := os.ReadFile(filepath.Join(b.root, provision.LogDir, "php-fpm.log"))
 	t.Fatalf("no mail reached bob about the change; relay got %d messages; php-fpm log:\n%s", len(b.relay.Messages()), log)
+}
+
+// A ruche killed with SIGKILL leaves Postfix's master running (it is in a
+// session of its own); the next `ruche up` on the same root stops it and
+// starts its own, and mail flows.
+func TestMailAfterKill9(t *testing.T) {
+	b := startMailBox(t, "")
+	if err := b.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-b.exited
+	if !postfixRunning(b.root) {
+		t.Log("Postfix's master went with ruche (nothing left over)")
+	}
+	b.start(t)
+	if err := send(t, b.smtp, "127.0.0.2", "someone@elsewhere.test", []string{"soak@amis-jardin.org"}, "after kill"); err != nil {
+		t.Fatalf("mail after a restart: %v", err)
+	}
+	waitDelivered(t, b.relay, "after kill", []string{"soak@outside.test"})
 }

@@ -112,6 +112,8 @@ Exit codes: 0 ok, 1 failed or invalid, 2 usage, 3 another apply holds the lock.`
 		newRevisionsCommand(g),
 		newRollbackCommand(g),
 		newUserCommand(g),
+		newMailCommand(g),
+		newDoctorCommand(g),
 		newVersionCommand(g),
 	)
 	return root
