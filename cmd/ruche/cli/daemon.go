@@ -24,6 +24,9 @@ import (
 	"github.com/ruche-box/ruche/provision"
 	"github.com/ruche-box/ruche/provision/i18n"
 	"github.com/ruche-box/ruche/provision/store"
+	"github.com/ruche-box/ruche/services/health"
+	"github.com/ruche-box/ruche/services/mail"
+	"github.com/ruche-box/ruche/services/mail/notify"
 	"github.com/ruche-box/ruche/services/panel"
 	"github.com/ruche-box/ruche/services/supervisor/execsup"
 	"github.com/ruche-box/ruche/services/web"
@@ -144,6 +147,7 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 	}
 	defer ctl.Close()
 	d.printURLs()
+	go d.monitor(log).Run(ctx)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -489,4 +493,57 @@ func writeRuntimeFile(path, content string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// currentPack is the pack the box last applied.
+func (d *daemon) currentPack() (*provision.Pack, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pack, nil
+}
+
+// monitor watches the disks and the clock and mails the admins and
+// technicians through the box's Postfix about what goes wrong.
+func (d *daemon) monitor(log *slog.Logger) *health.Monitor {
+	p, _ := d.currentPack()
+	alerter := notify.NewAlerter(notify.BoxClient(d.root, p, d.opts.SMTP), d.db, d.currentPack)
+	alerter.Log = log.With("component", "alerts")
+	paths := []string{d.root}
+	// The box's state gets its own alerts when it is on another disk.
+	state := filepath.Join(d.root, provision.StateDir)
+	if a, b := deviceOf(d.root), deviceOf(state); a != b && b != 0 {
+		paths = append(paths, state)
+	}
+	return &health.Monitor{
+		Paths:   paths,
+		Alerter: mailAlerter{d: d, Alerter: alerter},
+		Log:     log.With("component", "monitor"),
+	}
+}
+
+// mailAlerter sends alerts only while the applied pack has mail: without
+// Postfix there is nobody to hand them to, and a problem raised then is
+// mailed once mail is set up and it is raised again.
+type mailAlerter struct {
+	d *daemon
+	provision.Alerter
+}
+
+func (a mailAlerter) Raise(ctx context.Context, al provision.Alert) error {
+	if p, _ := a.d.currentPack(); p == nil || !mail.Enabled(p) {
+		return nil
+	}
+	return a.Alerter.Raise(ctx, al)
+}
+
+// deviceOf is the device a path is on, 0 when unknown.
+func deviceOf(path string) uint64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Dev)
+	}
+	return 0
 }

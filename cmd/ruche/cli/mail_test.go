@@ -309,8 +309,20 @@ func TestMailNoLossWhileAliasesChange(t *testing.T) {
 	var sent atomic.Int32
 	var wg sync.WaitGroup
 	sendErrs := make(chan error, total)
+	lastApply := make(chan struct{})
 	wg.Go(func() {
 		for i := range total {
+			// The last messages wait for the last apply to start, and go
+			// slower, so that every apply happens while mail flows,
+			// however fast either side runs.
+			pace := 40 * time.Millisecond
+			if i >= total-10 {
+				select {
+				case <-lastApply:
+				case <-time.After(2 * time.Minute):
+				}
+				pace = 200 * time.Millisecond
+			}
 			subject := fmt.Sprintf("soak %03d", i)
 			// A refused or cut transaction is retried, as any mail server
 			// would; what was accepted must arrive once.
@@ -325,7 +337,7 @@ func TestMailNoLossWhileAliasesChange(t *testing.T) {
 				sendErrs <- fmt.Errorf("%s: %w", subject, err)
 			}
 			sent.Add(1)
-			time.Sleep(40 * time.Millisecond)
+			time.Sleep(pace)
 		}
 	})
 	applied := 0
@@ -336,6 +348,9 @@ func TestMailNoLossWhileAliasesChange(t *testing.T) {
 		}
 		pack := writePack(t, t.TempDir(), "pack.yaml", mailPack(b.relay.Port(), extra, ""))
 		before := sent.Load()
+		if n == 5 {
+			close(lastApply)
+		}
 		start := time.Now()
 		out, err := exec.Command(rucheBin, "apply", "--lang", "en", "--root", b.root, pack).CombinedOutput()
 		if err != nil {
