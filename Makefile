@@ -12,7 +12,7 @@ BIN := bin
 # Debian packages the tests use: systemd-analyze (calendar golden tests),
 # DokuWiki and php-fpm (the wiki, also in the demo pack).
 # Postfix, postsrsd and the SASL modules (mail), msmtp (the wiki's mail).
-TEST_PACKAGES := systemd ca-certificates git dokuwiki php8.2-fpm msmtp postfix postsrsd libsasl2-modules
+TEST_PACKAGES := systemd ca-certificates git dokuwiki php8.2-fpm msmtp postfix postsrsd libsasl2-modules openssh-server openssh-client
 DEMO_PACKAGES := ca-certificates dokuwiki php8.2-fpm msmtp postfix postsrsd libsasl2-modules
 
 .PHONY: all build ruche deps test-deps demo-deps demo test test-short lint bench fuzz clean
@@ -45,8 +45,18 @@ deps:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 is needed at /usr/local/go" >&2; exit 1; }
 	$(GO) mod download
 
-test-deps: deps
+test-deps: deps $(BIN)/restic $(BIN)/rest-server
 	$(call apt_install,$(TEST_PACKAGES))
+
+# restic and rest-server (the rest: target's tests), pinned in the tools
+# module tools/restic (go.mod, go.sum): Debian's restic is 0.14, whose exit
+# codes and JSON errors are not the ones backup/ reads. A box runs the same
+# build as /usr/lib/ruche/restic; tests find bin/restic, or RUCHE_RESTIC.
+RESTIC_TOOLS := tools/restic/go.mod tools/restic/go.sum
+$(BIN)/restic: $(RESTIC_TOOLS)
+	cd tools/restic && CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(abspath $@) github.com/restic/restic/cmd/restic
+$(BIN)/rest-server: $(RESTIC_TOOLS)
+	cd tools/restic && CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(abspath $@) github.com/restic/rest-server/cmd/rest-server
 
 demo-deps: deps
 	$(call apt_install,$(DEMO_PACKAGES))

@@ -17,6 +17,13 @@ const (
 	// so that `ruche mail test` and other commands reach the same Postfix.
 	SMTPAddrFile = "run/ruche/smtp.addr"
 
+	// Backups (package backup): its state and the staged copy of the
+	// database, restic's cache (never in $HOME), and the lock that lets
+	// one backup run at a time.
+	BackupDir      = "var/lib/ruche/backup"
+	ResticCacheDir = "var/cache/ruche/restic"
+	BackupLock     = "run/ruche/backup.lock"
+
 	// The wiki: services/wiki runs it, services/web routes to it, and
 	// neither imports the other.
 	WikiSocket  = "run/ruche/php-fpm.sock" // php-fpm's FastCGI socket

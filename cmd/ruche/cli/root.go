@@ -112,6 +112,7 @@ Exit codes: 0 ok, 1 failed or invalid, 2 usage, 3 another apply holds the lock.`
 		newRevisionsCommand(g),
 		newRollbackCommand(g),
 		newUserCommand(g),
+		newBackupCommand(g),
 		newMailCommand(g),
 		newDoctorCommand(g),
 		newVersionCommand(g),
