@@ -136,6 +136,7 @@ func Run(ctx context.Context, o Options, p *provision.Pack) (*Report, error) {
 	for _, t := range p.Backup.Targets {
 		res := o.backupTarget(ctx, root, p, t, c, report.Host, tags)
 		report.Targets = append(report.Targets, res)
+		o.alert(ctx, res)
 		state.record(res, o.now())
 		if err := state.write(root); err != nil {
 			o.log().Error("backup state not written", "err", err)
@@ -302,4 +303,58 @@ func ListSnapshots(ctx context.Context, o Options, p *provision.Pack) ([]TargetS
 		out = append(out, ts)
 	}
 	return out, nil
+}
+
+var (
+	msgAlertFailedSubject = i18n.M{
+		FR: "la sauvegarde vers « %s » a échoué",
+		EN: "the backup to %q failed",
+	}
+	msgAlertFailedBody = i18n.M{
+		FR: "La sauvegarde de la box vers « %s » (%s) a échoué :\n\n%s\n\nLes autres cibles ont été sauvegardées si elles le pouvaient. `ruche backup now` relance une sauvegarde ; `ruche doctor` montre l'état de la box ; docs/backup.md explique les erreurs courantes.",
+		EN: "The box's backup to %q (%s) failed:\n\n%s\n\nThe other targets were backed up if they could be. `ruche backup now` runs a backup again; `ruche doctor` shows the box's state; docs/backup.md explains the common errors.",
+	}
+	msgAlertDiskSubject = i18n.M{
+		FR: "le disque de sauvegarde « %s » n'est pas branché",
+		EN: "the backup disk %q is not plugged in",
+	}
+	msgAlertDiskBody = i18n.M{
+		FR: "Le disque de sauvegarde « %s » (%s) n'était pas branché à l'heure de la sauvegarde : rien n'y a été écrit.\n\nBranchez-le ; la prochaine sauvegarde l'utilisera (ou lancez `ruche backup now`).",
+		EN: "The backup disk %q (%s) was not plugged in at backup time: nothing was written to it.\n\nPlug it in; the next backup will use it (or run `ruche backup now`).",
+	}
+)
+
+// alert tells the Alerter how a target's backup ended.
+func (o *Options) alert(ctx context.Context, res TargetResult) {
+	if o.Alerter == nil {
+		return
+	}
+	var errs []error
+	switch res.Status {
+	case StatusOK:
+		errs = append(errs,
+			o.Alerter.Clear(ctx, provision.AlertBackupFailed, res.Target),
+			o.Alerter.Clear(ctx, provision.AlertBackupDiskMissing, res.Target))
+	case StatusMissing:
+		errs = append(errs, o.Alerter.Raise(ctx, provision.Alert{
+			Kind: provision.AlertBackupDiskMissing, Key: res.Target,
+			Subject: i18n.T(msgAlertDiskSubject, res.Target),
+			Body:    i18n.T(msgAlertDiskBody, res.Target, res.Repository),
+		}))
+	default: // failed, or partial: some files are missing from the snapshot
+		cause := res.Err
+		if cause == nil {
+			cause = errors.New(string(res.Status))
+		}
+		errs = append(errs,
+			o.Alerter.Clear(ctx, provision.AlertBackupDiskMissing, res.Target),
+			o.Alerter.Raise(ctx, provision.Alert{
+				Kind: provision.AlertBackupFailed, Key: res.Target,
+				Subject: i18n.T(msgAlertFailedSubject, res.Target),
+				Body:    i18n.T(msgAlertFailedBody, res.Target, res.Repository, cause),
+			}))
+	}
+	if err := errors.Join(errs...); err != nil {
+		o.log().Warn("backup alert not sent", "target", res.Target, "err", err)
+	}
 }

@@ -46,6 +46,10 @@ type Options struct {
 	MountInfo string
 	// SSH is the ssh client for sftp targets; "" is DefaultSSH.
 	SSH string
+	// Alerter is told each target's outcome: a failed backup or a missing
+	// disk is raised (the admins get one mail per problem), a successful
+	// one clears both. nil tells nobody.
+	Alerter provision.Alerter
 }
 
 // DefaultDialTimeout is how long a network target has to answer a TCP

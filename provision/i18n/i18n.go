@@ -3,7 +3,10 @@
 // that uses it, so no catalogue drifts away from the code.
 package i18n
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Lang is a language code Ruche speaks.
 type Lang string
@@ -35,8 +38,18 @@ func (m M) In(lang Lang) string {
 	return m.FR
 }
 
-// Sprintf formats the message in lang.
+// Sprintf formats the message in lang. Arguments that speak both
+// languages themselves (a Text, an error with Localize) are given in lang.
 func (m M) Sprintf(lang Lang, args ...any) string {
+	args = slices.Clone(args) // never the caller's (a Text's) own slice
+	for i, a := range args {
+		switch v := a.(type) {
+		case Text:
+			args[i] = v.String(lang)
+		case Localizer:
+			args[i] = v.Localize(lang)
+		}
+	}
 	return fmt.Sprintf(m.In(lang), args...)
 }
 

@@ -21,6 +21,8 @@ import (
 	"github.com/ruche-box/ruche/backup"
 	"github.com/ruche-box/ruche/provision"
 	"github.com/ruche-box/ruche/provision/i18n"
+	"github.com/ruche-box/ruche/services/mail"
+	"github.com/ruche-box/ruche/services/mail/notify"
 )
 
 // backupOptions are the flags of `ruche backup`.
@@ -149,6 +151,18 @@ func runBackupNow(ctx context.Context, g *globalOptions, opts *backupOptions) er
 		// Results go to standard output, which may be the same
 		// terminal: clear the progress line before each.
 		g = withOut(g, &clearingWriter{w: g.streams.Out, pl: pl})
+	}
+	// Failures and missing disks are mailed to the admins and technicians
+	// (once per problem: the database remembers what was sent).
+	if mail.Enabled(p) {
+		db, err := openStore(ctx, o.Root)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		a := notify.NewAlerter(notify.BoxClient(o.Root, p, ""), db, func() (*provision.Pack, error) { return p, nil })
+		a.Log = o.Log
+		o.Alerter = a
 	}
 	report, err := backup.Run(ctx, o, p)
 	if report != nil {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ruche-box/ruche/backup/backuptest"
 	"github.com/ruche-box/ruche/provision"
 	"github.com/ruche-box/ruche/services/mail"
 	"github.com/ruche-box/ruche/services/mail/mailtest"
@@ -84,6 +85,9 @@ func startMailBox(t *testing.T, top string) *mailBox {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(secrets, "smtp-relay"), []byte("relay pass wörd\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(secrets, "restic"), []byte("correct horse battery staple\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	b.pack = writePack(t, t.TempDir(), "pack.yaml", mailPack(b.relay.Port(), "", top))
@@ -491,4 +495,46 @@ func TestMailAfterKill9(t *testing.T) {
 		t.Fatalf("mail after a restart: %v", err)
 	}
 	waitDelivered(t, b.relay, "after kill", []string{"soak@outside.test"})
+}
+
+// A failed backup and a missing backup disk are mailed to the admins, once
+// per problem: a second failed run sends nothing new.
+func TestBackupFailureAlerts(t *testing.T) {
+	restic := backuptest.Restic(t)
+	port := backuptest.ClosedPort(t)
+	b := startMailBox(t, fmt.Sprintf(`backup:
+  keep: {daily: 7}
+  password_secret: restic
+  targets:
+    - {name: support, repository: "rest:http://127.0.0.1:%d/cafe"}
+    - {name: usb, repository: /media/ruche-backup/restic, removable: true}
+`, port))
+	os.MkdirAll(filepath.Join(b.root, "media/ruche-backup"), 0o755)
+	alerts := func() []string {
+		var subjects []string
+		for _, m := range b.relay.Messages() {
+			for _, line := range strings.Split(string(m.Data), "\r\n") {
+				if s, ok := strings.CutPrefix(line, "Subject: "); ok && strings.Contains(s, "backup") && slices.Contains(m.To, "alice@members.test") {
+					subjects = append(subjects, s)
+				}
+			}
+		}
+		slices.Sort(subjects)
+		return subjects
+	}
+	for attempt := 1; attempt <= 2; attempt++ {
+		code, out, errOut := run(t, "", "backup", "now", "--root", b.root, "--restic", restic, "--lang", "en")
+		if code != 1 {
+			t.Fatalf("backup run %d: exit %d, want 1\n%s%s", attempt, code, out, errOut)
+		}
+		if attempt == 1 {
+			eventually(t, 30*time.Second, "the alerts never reached the admin", func() bool { return len(alerts()) >= 2 })
+		} else {
+			time.Sleep(3 * time.Second)
+		}
+	}
+	got := alerts()
+	if len(got) != 2 || !strings.Contains(got[0], `the backup disk "usb" is not plugged in`) || !strings.Contains(got[1], `the backup to "support" failed`) {
+		t.Errorf("alerts mailed to the admin after two failed runs: %q, want one for each problem", got)
+	}
 }
