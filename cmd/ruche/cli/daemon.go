@@ -112,6 +112,7 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 	d.metrics = newMetrics()
 	d.sup = execsup.New(d.root, log, execsup.OnRestart(d.metrics.serviceRestarted))
 	d.metrics.watchServices(d.sup)
+	d.metrics.watchBackups(d.root)
 	d.web = web.NewServer(log.With("component", "web"))
 	d.engine = newEngine(d.root, d.db)
 	d.engine.SMTP = d.opts.SMTP

@@ -533,6 +533,12 @@ func TestBackupFailureAlerts(t *testing.T) {
 			time.Sleep(3 * time.Second)
 		}
 	}
+	// The daemon's metrics read the backups' state.
+	code, body, err := get(b.http, "panel.localhost", "/metrics")
+	if err != nil || code != 200 || !strings.Contains(body, `ruche_backup_last_ok{status="failed",target="support"} 0`) ||
+		!strings.Contains(body, `ruche_backup_last_ok{status="missing",target="usb"} 0`) {
+		t.Errorf("/metrics: %d %v; no ruche_backup_last_ok for both targets", code, err)
+	}
 	got := alerts()
 	if len(got) != 2 || !strings.Contains(got[0], `the backup disk "usb" is not plugged in`) || !strings.Contains(got[1], `the backup to "support" failed`) {
 		t.Errorf("alerts mailed to the admin after two failed runs: %q, want one for each problem", got)

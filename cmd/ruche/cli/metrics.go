@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/ruche-box/ruche/backup"
 	"github.com/ruche-box/ruche/provision"
 )
 
@@ -82,5 +83,52 @@ func (c *serviceCollector) Collect(ch chan<- prometheus.Metric) {
 			up = 1
 		}
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, up, s.Name, string(s.State))
+	}
+}
+
+// watchBackups exports the backups' state file (written by every backup,
+// whoever runs it: the scheduler, `ruche backup now`) at each scrape.
+func (m *metrics) watchBackups(root string) {
+	m.registry.MustRegister(&backupCollector{root: root,
+		lastSuccess: prometheus.NewDesc("ruche_backup_last_success_timestamp_seconds",
+			"Unix time of the last successful backup to the target.", []string{"target"}, nil),
+		duration: prometheus.NewDesc("ruche_backup_last_duration_seconds",
+			"How long the last successful backup to the target took.", []string{"target"}, nil),
+		added: prometheus.NewDesc("ruche_backup_last_bytes_added",
+			"New data (before compression) the last successful backup to the target added.", []string{"target"}, nil),
+		ok: prometheus.NewDesc("ruche_backup_last_ok",
+			"1 when the last backup attempt to the target succeeded.", []string{"target", "status"}, nil),
+	})
+}
+
+type backupCollector struct {
+	root                             string
+	lastSuccess, duration, added, ok *prometheus.Desc
+}
+
+func (c *backupCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.lastSuccess
+	ch <- c.duration
+	ch <- c.added
+	ch <- c.ok
+}
+
+func (c *backupCollector) Collect(ch chan<- prometheus.Metric) {
+	st, err := backup.ReadState(c.root)
+	if err != nil {
+		return
+	}
+	for name, t := range st.Targets {
+		ok := 0.0
+		if t.LastStatus == backup.StatusOK {
+			ok = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.ok, prometheus.GaugeValue, ok, name, string(t.LastStatus))
+		if t.LastSuccess.IsZero() {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(c.lastSuccess, prometheus.GaugeValue, float64(t.LastSuccess.UnixNano())/1e9, name)
+		ch <- prometheus.MustNewConstMetric(c.duration, prometheus.GaugeValue, t.LastSuccessDurationSeconds, name)
+		ch <- prometheus.MustNewConstMetric(c.added, prometheus.GaugeValue, float64(t.LastBytesAdded), name)
 	}
 }
