@@ -43,6 +43,8 @@ const (
 	DataDir = "var/lib/postfix-ruche"
 	// SRSSecret is postsrsd's key, made on first start, never shown.
 	SRSSecret = provision.SecretsDir + "/postsrsd"
+	// SRSPidFile is where postsrsd writes its pid.
+	SRSPidFile = provision.RunDir + "/postsrsd.pid"
 
 	// Service is Postfix's service name; SRSService postsrsd's.
 	Service    = "postfix"
@@ -108,7 +110,13 @@ func (Renderer) Render(in *provision.RenderInput, out *provision.Desired) error 
 				"set -e; f=" + shQuote(in.Abs(SRSSecret)) + "; " +
 					"[ -s \"$f\" ] || (umask 077; mkdir -p \"${f%/*}\"; head -c 32 /dev/urandom | base64 > \"$f.tmp\" && mv \"$f.tmp\" \"$f\"); " +
 					"u=; id postsrsd >/dev/null 2>&1 && [ \"$(id -u)\" = 0 ] && u=-upostsrsd; " +
-					"exec " + PostSRSd + " -s\"$f\" -d" + shQuote(srsDomain(in.Pack)) +
+					// Switching user clears the kernel's parent-death
+					// signal: a postsrsd left by a ruche that was killed
+					// still holds the ports. Its pid file finds it.
+					"pid=" + shQuote(in.Abs(SRSPidFile)) + "; " +
+					"if [ -s \"$pid\" ] && grep -q postsrsd /proc/$(cat \"$pid\")/cmdline 2>/dev/null; then kill $(cat \"$pid\"); sleep 0.5; fi; " +
+					"mkdir -p \"${pid%/*}\"; " +
+					"exec " + PostSRSd + " -s\"$f\" -p\"$pid\" -d" + shQuote(srsDomain(in.Pack)) +
 					" -l127.0.0.1 -f" + strconv.Itoa(srs.forward) + " -r" + strconv.Itoa(srs.reverse) + srsExclude(in.Pack) + " $u",
 				"postsrsd"},
 			StopTimeout: 5,

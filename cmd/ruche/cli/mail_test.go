@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,6 +75,25 @@ func postfixRunning(root string) bool {
 	return exec.Command(mail.Postfix, "-c", filepath.Join(root, mail.ConfDir), "status").Run() == nil
 }
 
+// processesOf lists the live processes named name whose command line
+// mentions root.
+func processesOf(root, name string) []int {
+	var pids []int
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		stat, err := os.ReadFile(d + "/stat")
+		if err != nil || strings.Contains(string(stat), ") Z ") {
+			continue // gone, or a zombie waiting for its reaper
+		}
+		cmdline, _ := os.ReadFile(d + "/cmdline")
+		if strings.Contains(string(cmdline), name) && strings.Contains(string(cmdline), root) {
+			pid, _ := strconv.Atoi(filepath.Base(d))
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
 // startMailBox runs `ruche up` on mailPack; top is added to the pack.
 func startMailBox(t *testing.T, top string) *mailBox {
 	t.Helper()
@@ -100,6 +120,9 @@ func startMailBox(t *testing.T, top string) *mailBox {
 			t.Error("Postfix still runs after ruche up stopped")
 			exec.Command(mail.Postfix, "-c", filepath.Join(b.root, mail.ConfDir), "abort").Run()
 		}
+		eventually(t, 5*time.Second, "postsrsd still runs after ruche up stopped", func() bool {
+			return len(processesOf(b.root, "postsrsd")) == 0
+		})
 		if t.Failed() {
 			log, _ := os.ReadFile(filepath.Join(b.root, provision.LogDir, "postfix.log"))
 			t.Logf("ruche up:\n%s\npostfix.log:\n%s", b.out.String(), log)
