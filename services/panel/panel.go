@@ -1,31 +1,49 @@
 // Package panel is the box's admin panel, served by the embedded Caddy on
-// <hostname>.local and the box's IP addresses (see services/web).
+// <hostname>.local and the box's IP addresses (see services/web): pages
+// rendered on the server (html/template, embedded assets, no script), the
+// JSON API under /api/ that pages and scripts share, /healthz and the
+// Prometheus metrics.
 //
-// For now it is a placeholder page, the health check and the Prometheus
-// metrics; issue 5 builds the real panel (sessions, users, tickets, the
-// JSON API) on this handler.
+// Every request goes through the same steps (ServeHTTP): security headers,
+// the Host check, the route table (router.go: each route says who may call
+// it), the cross-origin check on state-changing methods, the session
+// (session.go: server-side, in SQLite, the role read from the live pack at
+// every request), the route's roles, the CSRF token (csrf.go), and only
+// then the handler.
+//
+// Users are those of the pack's panel.users; the database keeps their
+// password hashes and sessions. The first admin gets a password through
+// `ruche user passwd` or the one-time link `ruche up` prints (setup.go).
 package panel
 
 import (
-	"encoding/json"
-	"html/template"
-	"net"
+	"context"
+	"log/slog"
 	"net/http"
-	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ruche-box/ruche/provision"
 	"github.com/ruche-box/ruche/provision/i18n"
+	"github.com/ruche-box/ruche/provision/store"
 )
 
 // Options is what the panel needs from the daemon. The functions are
 // called on every request, so the panel follows a new pack revision
-// without being rebuilt. Every field may be left zero.
+// without being rebuilt. Every field may be left zero: the panel then
+// serves its public routes and nobody can log in.
 type Options struct {
-	// Lang is the pack's locale; French when nil.
+	// Lang is the pack's locale, the language of a visitor who chose none
+	// and whose browser asks for neither French nor English; French when
+	// nil.
 	Lang func() i18n.Lang
-	// AssociationName is association.name from the pack.
+	// AssociationName is association.name from the pack; the pack's own
+	// when nil.
 	AssociationName func() string
 	// Health reports the box's checks; healthy with no checks when nil.
 	Health func() Health
@@ -33,7 +51,41 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// Version is Ruche's version, shown in the page's footer and /healthz.
 	Version string
+
+	// DB is the box's database: password hashes, sessions, setup links.
+	DB *store.DB
+	// Pack is the applied pack. Users and their roles are read from it at
+	// every request, never kept in a session.
+	Pack func() *provision.Pack
+	// Root is the box's root ("/" on a box): the dashboard reads the disk,
+	// the pack's revisions and the backups' state under it.
+	Root string
+	// Services reports the supervised services, for the dashboard.
+	Services func() []provision.ServiceStatus
+	// Listen are the addresses the web server listens on: the ports a
+	// Host header may name (with the connection's own port, and none).
+	Listen []string
+	// PasswordChanged is called after the panel set a user's password
+	// (the setup link), so that the wiki gets the new hash at once.
+	PasswordChanged func(ctx context.Context)
+	// Log is the panel's logger (logins, ended sessions, refusals);
+	// slog.Default when nil. It never receives a password or a token.
+	Log *slog.Logger
+
+	// IdleTimeout ends a session unused for that long; MaxSessionAge ends
+	// any session that old. Defaults when zero: DefaultIdleTimeout and
+	// DefaultMaxSessionAge.
+	IdleTimeout, MaxSessionAge time.Duration
 }
+
+// Session lifetimes. Panels are opened on the association's shared
+// computers and visitors' phones: a session lasts a working day at most and
+// ends after two hours without use, so that a forgotten tab does not stay
+// an open door until the next morning.
+const (
+	DefaultIdleTimeout   = 2 * time.Hour
+	DefaultMaxSessionAge = 12 * time.Hour
+)
 
 // Health is the state of the box as the daemon sees it: one entry per
 // check (a supervised service, the last backup, free disk space...).
@@ -57,111 +109,154 @@ func (h Health) Healthy() bool {
 	return true
 }
 
+// Panel is the panel's HTTP handler.
+type Panel struct {
+	opts    Options
+	log     *slog.Logger
+	metrics http.Handler
+	routes  []route
+	cop     *http.CrossOriginProtection
+	// Login throttling: failures per login and per client address.
+	byLogin, byAddr *throttle
+	addrs           addrCache
+	now             func() time.Time // tests move the clock
+}
+
 // New returns the panel's handler.
-func New(opts Options) http.Handler {
-	p := &panel{opts: opts}
+func New(opts Options) *Panel {
+	p := &Panel{opts: opts, now: time.Now, cop: http.NewCrossOriginProtection()}
 	if p.opts.Gatherer == nil {
 		p.opts.Gatherer = prometheus.DefaultGatherer
 	}
+	if p.opts.IdleTimeout <= 0 {
+		p.opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if p.opts.MaxSessionAge <= 0 {
+		p.opts.MaxSessionAge = DefaultMaxSessionAge
+	}
+	p.log = opts.Log
+	if p.log == nil {
+		p.log = slog.Default()
+	}
 	p.metrics = promhttp.HandlerFor(p.opts.Gatherer, promhttp.HandlerOpts{})
+	p.byLogin = newThrottle(loginFreeFailures)
+	p.byAddr = newThrottle(addrFreeFailures)
+	p.routes = p.table()
 	return p
 }
 
-type panel struct {
-	opts    Options
-	metrics http.Handler
+// call is one request on its way through the panel.
+type call struct {
+	p      *Panel
+	w      http.ResponseWriter
+	r      *http.Request
+	route  *route // nil before the route is known, or for none
+	params map[string]string
+	lang   i18n.Lang
+
+	authed bool   // the session was looked up
+	user   *user  // nil: no (valid) session
+	anon   string // the anonymous CSRF token, once known (csrf.go)
 }
 
-// The panel's routes, on a plain switch rather than a ServeMux: a "GET /"
-// pattern would also catch every unknown path, and this list is short.
-func (p *panel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// param is a path parameter of the route ({token}).
+func (c *call) param(name string) string { return c.params[name] }
+
+// currentUser is the request's user, nil without a valid session. The
+// session is looked up once, on first use: /healthz and the stylesheet
+// never touch the database.
+func (c *call) currentUser() *user {
+	if !c.authed {
+		c.authed = true
+		c.user = c.p.authenticate(c.w, c.r)
+	}
+	return c.user
+}
+
+func (p *Panel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w.Header())
-	var h func(http.ResponseWriter, *http.Request)
-	switch r.URL.Path {
-	case "/":
-		h = p.home
-	case "/healthz":
-		h = p.healthz
-	case "/metrics":
-		h = p.serveMetrics
-	default:
-		p.notFound(w, r)
+	c := &call{p: p, w: w, r: r, lang: p.langOf(r)}
+
+	// DNS rebinding: a page of another site whose name an attacker points
+	// at the box must not reach the panel with the visitor's cookies.
+	// The answer is plain JSON: no page, no cookie, no database under a
+	// name that is not the panel's.
+	if !p.hostAllowed(r) {
+		c.jsonError(http.StatusMisdirectedRequest, msgBadHost.In(c.lang))
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		p.error(w, r, http.StatusMethodNotAllowed, msgMethod)
+	rt, params, allowed := p.match(r.Method, r.URL.Path)
+	if rt == nil {
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(slices.Compact(allowed), ", "))
+			c.fail(http.StatusMethodNotAllowed, msgMethod)
+			return
+		}
+		c.fail(http.StatusNotFound, msgNotFound)
 		return
 	}
-	h(w, r)
-}
+	c.route, c.params = rt, params
 
-// securityHeaders go on every answer: the panel is never framed (no
-// clickjacking of an admin's clicks), its pages load nothing from
-// elsewhere, and its URLs do not leak to other sites.
-func securityHeaders(h http.Header) {
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-	h.Set("X-Frame-Options", "DENY") // for browsers older than frame-ancestors
-	h.Set("Referrer-Policy", "no-referrer")
-}
-
-func (p *panel) lang() i18n.Lang {
-	if p.opts.Lang == nil {
-		return i18n.FR
+	unsafe := !safeMethod(r.Method)
+	if unsafe {
+		if err := p.cop.Check(r); err != nil {
+			p.log.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path,
+				"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "remote", r.RemoteAddr)
+			c.fail(http.StatusForbidden, msgCrossSite)
+			return
+		}
 	}
-	return p.opts.Lang()
+	if rt.access.lan && !fromLAN(r.RemoteAddr) {
+		c.fail(http.StatusForbidden, msgLANOnly)
+		return
+	}
+	if !rt.access.public {
+		u := c.currentUser()
+		switch {
+		case u == nil && rt.api():
+			c.fail(http.StatusUnauthorized, msgLoginNeeded)
+			return
+		case u == nil:
+			c.redirectToLogin()
+			return
+		case !rt.access.allows(u.Role):
+			c.fail(http.StatusForbidden, msgForbidden)
+			return
+		}
+	}
+	if unsafe && !rt.noToken && !c.tokenOK() {
+		p.log.Warn("request without a valid CSRF token refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+		c.fail(http.StatusForbidden, msgBadToken)
+		return
+	}
+	rt.handle(c)
 }
 
-var (
-	msgTitle    = i18n.M{FR: "Panneau de la box", EN: "Box panel"}
-	msgComing   = i18n.M{FR: "Le panneau arrive bientôt.", EN: "The panel is coming."}
-	msgHealth   = i18n.M{FR: "État de la box", EN: "Box health"}
-	msgNotFound = i18n.M{FR: "page introuvable", EN: "page not found"}
-	msgMethod   = i18n.M{FR: "méthode non autorisée", EN: "method not allowed"}
-	msgLANOnly  = i18n.M{FR: "les métriques ne sont servies qu'au réseau local", EN: "metrics are served to the local network only"}
-)
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
 
-var homePage = template.Must(template.New("home").Parse(`<!DOCTYPE html>
-<html lang="{{.Lang}}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}{{with .Association}} · {{.}}{{end}}</title>
-<style>body{margin:0 auto;max-width:40rem;padding:1rem 1.25rem;font:1.05rem/1.6 system-ui,sans-serif;color:#1f2328;background:#fdfcfa}footer{color:#666;font-size:.9rem}@media (prefers-color-scheme:dark){body{color:#e8e6e3;background:#181a1b}footer{color:#aaa}a{color:#7fb8e6}}</style>
-</head>
-<body>
-<main>
-<h1>{{with .Association}}{{.}}{{else}}{{.Title}}{{end}}</h1>
-<p>{{.Coming}}</p>
-<p><a href="/healthz">{{.Health}}</a></p>
-</main>
-{{with .Version}}<footer><p>Ruche {{.}}</p></footer>{{end}}
-</body>
-</html>
-`))
+// pack is the applied pack, nil when there is none (yet).
+func (p *Panel) pack() *provision.Pack {
+	if p.opts.Pack == nil {
+		return nil
+	}
+	return p.opts.Pack()
+}
 
-func (p *panel) home(w http.ResponseWriter, r *http.Request) {
-	lang := p.lang()
-	name := ""
+// associationName is the name pages show, "" when unknown.
+func (p *Panel) associationName() string {
 	if p.opts.AssociationName != nil {
-		name = p.opts.AssociationName()
+		return p.opts.AssociationName()
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	_ = homePage.Execute(w, map[string]any{
-		"Lang":        lang,
-		"Title":       msgTitle.In(lang),
-		"Association": name,
-		"Coming":      msgComing.In(lang),
-		"Health":      msgHealth.In(lang),
-		"Version":     p.opts.Version,
-	})
+	if pk := p.pack(); pk != nil {
+		return pk.Association.Name
+	}
+	return ""
 }
 
-// healthz answers 200 when every check passed, else 503, with the checks
-// in both cases so a technician sees what failed.
-func (p *panel) healthz(w http.ResponseWriter, r *http.Request) {
+// health is the daemon's health report, never with a nil map.
+func (p *Panel) health() Health {
 	var h Health
 	if p.opts.Health != nil {
 		h = p.opts.Health()
@@ -169,61 +264,26 @@ func (p *panel) healthz(w http.ResponseWriter, r *http.Request) {
 	if h.Checks == nil {
 		h.Checks = map[string]Check{}
 	}
-	body := struct {
-		Status  string           `json:"status"`
-		Version string           `json:"version,omitempty"`
-		Checks  map[string]Check `json:"checks"`
-	}{"ok", p.opts.Version, h.Checks}
-	code := http.StatusOK
-	if !h.Healthy() {
-		body.Status, code = "fail", http.StatusServiceUnavailable
+	return h
+}
+
+// packUser is the pack's entry for login.
+func packUser(pk *provision.Pack, login string) (provision.User, bool) {
+	if pk == nil || login == "" {
+		return provision.User{}, false
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, code, body)
-}
-
-// serveMetrics serves Prometheus metrics to the LAN only: they say which
-// services run and when backups last worked, which is nobody's business
-// outside the association. The check is on the connection's own address,
-// never on X-Forwarded-For, which any client can write.
-func (p *panel) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	if !fromLAN(r.RemoteAddr) {
-		p.error(w, r, http.StatusForbidden, msgLANOnly)
-		return
+	for _, u := range pk.Panel.Users {
+		if u.Login == login {
+			return u, true
+		}
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	p.metrics.ServeHTTP(w, r)
+	return provision.User{}, false
 }
 
-// fromLAN reports whether a remote address is on a local network:
-// loopback, RFC 1918 and IPv6 unique local (fc00::/7), or link-local.
-func fromLAN(remote string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	addr = addr.Unmap() // ::ffff:192.168.1.2 is 192.168.1.2
-	return addr.IsLoopback() || addr.IsPrivate() || addr.IsLinkLocalUnicast()
-}
-
-func (p *panel) notFound(w http.ResponseWriter, r *http.Request) {
-	p.error(w, r, http.StatusNotFound, msgNotFound)
-}
-
-// error answers {"error": "message"} in the pack's language, the panel's
-// one error shape (DESIGN.md).
-func (p *panel) error(w http.ResponseWriter, _ *http.Request, code int, m i18n.M) {
-	writeJSON(w, code, map[string]string{"error": m.In(p.lang())})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+// addrCache keeps the box's interface addresses for a while: they are read
+// for requests whose Host is an IP address, and DHCP may change them.
+type addrCache struct {
+	mu    sync.Mutex
+	at    time.Time
+	addrs map[string]bool
 }

@@ -129,6 +129,23 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 		Health:          d.health,
 		Gatherer:        d.metrics.registry,
 		Version:         Version(),
+		DB:              d.db,
+		Pack:            func() *provision.Pack { p, _ := d.currentPack(); return p },
+		Root:            d.root,
+		Services:        d.sup.Status,
+		Listen:          []string{d.opts.HTTP, d.opts.HTTPS},
+		Log:             log.With("component", "panel"),
+		// A password set in the panel goes to the wiki's users at the
+		// next apply: run one now, outside the request (an apply may
+		// reload what serves it).
+		PasswordChanged: func(context.Context) {
+			d.mu.Lock()
+			p, raw := d.pack, d.raw
+			d.mu.Unlock()
+			if p != nil {
+				go d.apply(ctx, p, raw, "panel", "password")
+			}
+		},
 	}))
 
 	// First apply, then bring up whatever is not yet running: an apply
@@ -480,6 +497,9 @@ func (d *daemon) printURLs() {
 	}
 	if d.pack.Box.TLS == "internal" {
 		printf(w, lang, msgUpCA, web.LocalCARootPath(d.root))
+	}
+	if err := panel.PrintSetupLink(context.Background(), w, lang, d.db, d.pack, strings.Fields(urls(panelHost))); err != nil {
+		d.log.Warn("setup link", "err", err)
 	}
 	printf(w, lang, msgUpStop)
 }

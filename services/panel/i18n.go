@@ -1,0 +1,236 @@
+package panel
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ruche-box/ruche/provision/i18n"
+)
+
+// langOf is the language of a request: the one chosen with the switch (the
+// "lang" cookie), else the first of French and English the browser asks
+// for (Accept-Language), else the pack's locale, else French.
+func (p *Panel) langOf(r *http.Request) i18n.Lang {
+	switch cookieValue(r, langCookie) {
+	case "fr":
+		return i18n.FR
+	case "en":
+		return i18n.EN
+	}
+	if l, ok := acceptLanguage(r.Header.Get("Accept-Language")); ok {
+		return l
+	}
+	if p.opts.Lang != nil {
+		return p.opts.Lang()
+	}
+	return i18n.FR
+}
+
+// acceptLanguage picks French or English from an Accept-Language header
+// ("fr-FR,fr;q=0.9,en;q=0.8"): the one with the higher weight, the first
+// on a tie; ok is false when the header names neither.
+func acceptLanguage(header string) (lang i18n.Lang, ok bool) {
+	best := -1.0
+	for _, part := range strings.Split(header, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		if v, found := strings.CutPrefix(strings.TrimSpace(params), "q="); found {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				continue
+			}
+			q = f
+		}
+		primary, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
+		var l i18n.Lang
+		switch primary {
+		case "fr":
+			l = i18n.FR
+		case "en":
+			l = i18n.EN
+		default:
+			continue
+		}
+		if q > 0 && q > best {
+			best, lang, ok = q, l, true
+		}
+	}
+	return lang, ok
+}
+
+// Messages of errors and refusals, API and pages alike.
+var (
+	msgNotFound    = i18n.M{FR: "page introuvable", EN: "page not found"}
+	msgMethod      = i18n.M{FR: "méthode non autorisée", EN: "method not allowed"}
+	msgLANOnly     = i18n.M{FR: "les métriques ne sont servies qu'au réseau local", EN: "metrics are served to the local network only"}
+	msgBadHost     = i18n.M{FR: "ce nom n'est pas celui du panneau de la box", EN: "this name is not the box panel's"}
+	msgCrossSite   = i18n.M{FR: "requête venue d'un autre site : refusée", EN: "request from another site: refused"}
+	msgLoginNeeded = i18n.M{FR: "connexion nécessaire", EN: "login required"}
+	msgForbidden   = i18n.M{FR: "votre rôle ne donne pas accès à cette page", EN: "your role gives no access to this page"}
+	msgBadToken    = i18n.M{FR: "jeton de sécurité absent ou périmé : rechargez la page et recommencez", EN: "security token missing or stale: reload the page and try again"}
+	msgTooMany     = i18n.M{FR: "trop d'essais : réessayez dans %s", EN: "too many attempts: try again in %s"}
+	msgNeedJSON    = i18n.M{FR: "le corps de la requête doit être du JSON (Content-Type: application/json)", EN: "the request body must be JSON (Content-Type: application/json)"}
+	msgBadJSON     = i18n.M{FR: "JSON illisible : %s", EN: "unreadable JSON: %s"}
+	msgNeedLogin   = i18n.M{FR: "identifiant et mot de passe sont nécessaires", EN: "login and password are required"}
+	msgInternal    = i18n.M{FR: "erreur interne du panneau ; le journal de la box en dit plus", EN: "internal panel error; the box's log says more"}
+	msgSetupBad    = i18n.M{FR: "ce lien d'installation est inconnu, déjà utilisé ou expiré ; relancez la box pour en obtenir un autre, ou utilisez « ruche user passwd »", EN: "this setup link is unknown, already used or expired; restart the box to get another, or use \"ruche user passwd\""}
+	msgPassShort   = i18n.M{FR: "mot de passe trop court : %d caractères, il en faut au moins %d", EN: "password too short: %d characters, at least %d needed"}
+	msgPassDiffer  = i18n.M{FR: "les deux mots de passe diffèrent", EN: "the two passwords differ"}
+	msgNoDB        = i18n.M{FR: "le panneau n'a pas de base de données : connexion impossible", EN: "the panel has no database: nobody can log in"}
+)
+
+// texts are the pages' words, by key; templates say {{t .Lang "key"}}.
+// A missing key shows as "!key", and TestTemplatesTexts fails on it.
+var texts = map[string]i18n.M{
+	"panel":       {FR: "Panneau de la box", EN: "Box panel"},
+	"skip":        {FR: "Aller au contenu", EN: "Skip to content"},
+	"nav.label":   {FR: "Menu principal", EN: "Main menu"},
+	"nav.home":    {FR: "Accueil", EN: "Home"},
+	"nav.account": {FR: "Mon compte", EN: "My account"},
+	"nav.logout":  {FR: "Se déconnecter", EN: "Log out"},
+	"nav.user":    {FR: "Connecté·e : %s", EN: "Logged in: %s"},
+	"lang.label":  {FR: "Langue :", EN: "Language:"},
+
+	"login.title":    {FR: "Connexion", EN: "Log in"},
+	"login.intro":    {FR: "Connectez-vous avec l'identifiant que l'association vous a donné.", EN: "Log in with the login your association gave you."},
+	"login.login":    {FR: "Identifiant", EN: "Login"},
+	"login.password": {FR: "Mot de passe", EN: "Password"},
+	"login.submit":   {FR: "Se connecter", EN: "Log in"},
+	"login.help":     {FR: "Mot de passe oublié ? Demandez à un·e administrateur·rice de l'association.", EN: "Forgot your password? Ask an admin of your association."},
+
+	"setup.title":    {FR: "Premier accès", EN: "First access"},
+	"setup.intro":    {FR: "Choisissez le mot de passe de l'administrateur·rice %s. Ce lien ne sert qu'une fois.", EN: "Choose the password of the admin %s. This link works only once."},
+	"setup.login":    {FR: "Identifiant", EN: "Login"},
+	"setup.password": {FR: "Nouveau mot de passe", EN: "New password"},
+	"setup.confirm":  {FR: "Le même, une seconde fois", EN: "The same, once more"},
+	"setup.hint":     {FR: "Au moins %d caractères. Une phrase de quelques mots se retient mieux qu'un mot compliqué.", EN: "At least %d characters. A sentence of a few words is easier to remember than a complicated word."},
+	"setup.submit":   {FR: "Enregistrer et se connecter", EN: "Save and log in"},
+
+	"home.welcome": {FR: "Bonjour %s", EN: "Hello %s"},
+	"home.intro":   {FR: "Les services de l'association sur ce réseau :", EN: "The association's services on this network:"},
+	"home.wiki":    {FR: "Le wiki", EN: "The wiki"},
+	"home.sites":   {FR: "Les sites", EN: "The websites"},
+	"home.public":  {FR: "adresse publique :", EN: "public address:"},
+	"home.none":    {FR: "Aucun wiki ni site pour l'instant.", EN: "No wiki and no website yet."},
+	"home.account": {FR: "Voir mon profil", EN: "See my profile"},
+
+	"dash.title":       {FR: "Tableau de bord", EN: "Dashboard"},
+	"dash.healthy":     {FR: "Tout fonctionne.", EN: "Everything works."},
+	"dash.unhealthy":   {FR: "Quelque chose ne va pas : voir ci-dessous.", EN: "Something is wrong: see below."},
+	"dash.services":    {FR: "Services", EN: "Services"},
+	"dash.service":     {FR: "Service", EN: "Service"},
+	"dash.state":       {FR: "État", EN: "State"},
+	"dash.since":       {FR: "Depuis", EN: "Since"},
+	"dash.restarts":    {FR: "Redémarrages", EN: "Restarts"},
+	"dash.noservices":  {FR: "Aucun service supervisé.", EN: "No supervised service."},
+	"dash.disk":        {FR: "Disque", EN: "Disk"},
+	"dash.disk.line":   {FR: "%s : %s utilisés, %s libres sur %s", EN: "%s: %s used, %s free of %s"},
+	"dash.disk.none":   {FR: "Espace disque inconnu.", EN: "Disk space unknown."},
+	"dash.pack":        {FR: "Configuration (pack)", EN: "Configuration (pack)"},
+	"dash.revision":    {FR: "Révision %d, du %s, par %s.", EN: "Revision %d, of %s, by %s."},
+	"dash.norevision":  {FR: "Aucune révision enregistrée.", EN: "No revision recorded."},
+	"dash.apply.ok":    {FR: "Dernière application réussie.", EN: "Last apply succeeded."},
+	"dash.apply.fail":  {FR: "La dernière application a échoué : %s", EN: "The last apply failed: %s"},
+	"dash.backups":     {FR: "Sauvegardes", EN: "Backups"},
+	"dash.target":      {FR: "Destination", EN: "Target"},
+	"dash.lastsuccess": {FR: "Dernière réussie", EN: "Last success"},
+	"dash.lastattempt": {FR: "Dernier essai", EN: "Last attempt"},
+	"dash.nobackup":    {FR: "Aucune destination de sauvegarde dans le pack.", EN: "No backup target in the pack."},
+	"dash.never":       {FR: "jamais", EN: "never"},
+	"dash.links":       {FR: "Wiki et sites", EN: "Wiki and websites"},
+
+	"account.title": {FR: "Mon compte", EN: "My account"},
+	"account.login": {FR: "Identifiant", EN: "Login"},
+	"account.name":  {FR: "Nom", EN: "Name"},
+	"account.email": {FR: "Courriel", EN: "E-mail"},
+	"account.role":  {FR: "Rôle", EN: "Role"},
+	"account.none":  {FR: "non renseigné", EN: "not given"},
+	"account.note":  {FR: "Ces informations viennent de la configuration de la box ; un·e administrateur·rice peut les changer.", EN: "This comes from the box's configuration; an admin can change it."},
+
+	"role.admin":      {FR: "administrateur·rice", EN: "admin"},
+	"role.technician": {FR: "technicien·ne", EN: "technician"},
+	"role.member":     {FR: "membre", EN: "member"},
+
+	"state.running":  {FR: "en marche", EN: "running"},
+	"state.starting": {FR: "démarre", EN: "starting"},
+	"state.backoff":  {FR: "redémarre après une panne", EN: "restarting after a crash"},
+	"state.stopped":  {FR: "arrêté", EN: "stopped"},
+	"state.failed":   {FR: "en échec", EN: "failed"},
+
+	"backup.ok":      {FR: "réussie", EN: "succeeded"},
+	"backup.partial": {FR: "partielle", EN: "partial"},
+	"backup.missing": {FR: "disque absent", EN: "disk missing"},
+	"backup.failed":  {FR: "échouée", EN: "failed"},
+
+	"level.ok":      {FR: "bon", EN: "good"},
+	"level.warning": {FR: "à surveiller", EN: "to watch"},
+	"level.problem": {FR: "problème", EN: "problem"},
+
+	"error.title": {FR: "Erreur %d", EN: "Error %d"},
+	"error.home":  {FR: "Retour à l'accueil du panneau", EN: "Back to the panel's home"},
+}
+
+// text is a page's word in lang.
+func text(lang i18n.Lang, key string, args ...any) string {
+	m, ok := texts[key]
+	if !ok {
+		return "!" + key
+	}
+	if len(args) == 0 {
+		return m.In(lang)
+	}
+	return m.Sprintf(lang, args...)
+}
+
+// when shows a time for people: local time, day first in French.
+func when(lang i18n.Lang, t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	if lang == i18n.EN {
+		return t.Local().Format("2006-01-02 15:04")
+	}
+	return t.Local().Format("02/01/2006 15:04")
+}
+
+// humanBytes shows a size in SI units, as df -H and the alerts do.
+func humanBytes(lang i18n.Lang, n uint64) string {
+	const unit = 1000
+	if n < unit {
+		if lang == i18n.EN {
+			return fmt.Sprintf("%d B", n)
+		}
+		return fmt.Sprintf("%d o", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	s := fmt.Sprintf("%.1f %c", float64(n)/float64(div), "kMGTPE"[exp])
+	if lang == i18n.EN {
+		return s + "B"
+	}
+	return strings.Replace(s, ".", ",", 1) + "o"
+}
+
+// percent shows a percentage: "42 %" in French (with a no-break space),
+// "42%" in English.
+func percent(lang i18n.Lang, f float64) string {
+	if lang == i18n.EN {
+		return fmt.Sprintf("%.0f%%", f)
+	}
+	return fmt.Sprintf("%.0f\u00a0%%", f)
+}
+
+// waitText shows a wait, rounded up: seconds, or minutes past one.
+func waitText(d time.Duration) string {
+	s := int((d + time.Second - 1) / time.Second)
+	if s < 60 {
+		return fmt.Sprintf("%d s", s)
+	}
+	return fmt.Sprintf("%d min", (s+59)/60)
+}

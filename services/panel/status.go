@@ -1,0 +1,171 @@
+package panel
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ruche-box/ruche/backup"
+	"github.com/ruche-box/ruche/provision"
+	"github.com/ruche-box/ruche/provision/i18n"
+	"github.com/ruche-box/ruche/services/health"
+)
+
+// Status is the box's state as GET /api/status answers it and the
+// dashboard shows it. It names no member and holds no secret: technicians
+// see it too.
+type Status struct {
+	Association string           `json:"association"`
+	Version     string           `json:"version,omitempty"`
+	Healthy     bool             `json:"healthy"`
+	Checks      map[string]Check `json:"checks"`
+	Apply       ApplyStatus      `json:"apply"`
+	// Revision is the pack's newest revision, nil before the first.
+	Revision *RevisionStatus `json:"revision,omitempty"`
+	Services []ServiceStatus `json:"services"`
+	Disks    []DiskStatus    `json:"disks"`
+	// Backups has one entry per target of the pack, in its order.
+	Backups []BackupStatus `json:"backups"`
+}
+
+// ApplyStatus is the outcome of the daemon's last apply.
+type ApplyStatus struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+// RevisionStatus is a pack revision.
+type RevisionStatus struct {
+	Number int       `json:"number"`
+	Time   time.Time `json:"time"`
+	Author string    `json:"author"`
+	Note   string    `json:"note,omitempty"`
+}
+
+// ServiceStatus is a supervised service.
+type ServiceStatus struct {
+	Name     string                 `json:"name"`
+	State    provision.ServiceState `json:"state"`
+	PID      int                    `json:"pid,omitempty"`
+	Restarts int                    `json:"restarts"`
+	Since    time.Time              `json:"since,omitzero"`
+	LastExit string                 `json:"last_exit,omitempty"`
+}
+
+// DiskStatus is the space of a filesystem the box writes to.
+type DiskStatus struct {
+	Path              string  `json:"path"`
+	TotalBytes        uint64  `json:"total_bytes"`
+	FreeBytes         uint64  `json:"free_bytes"`
+	UsedPercent       float64 `json:"used_percent"`
+	InodesUsedPercent float64 `json:"inodes_used_percent"`
+	Level             string  `json:"level"` // ok | warning | problem
+}
+
+// BackupStatus is a backup target's last attempt and last success.
+type BackupStatus struct {
+	Target       string    `json:"target"`
+	Removable    bool      `json:"removable,omitempty"`
+	LastAttempt  time.Time `json:"last_attempt,omitzero"`
+	LastStatus   string    `json:"last_status,omitempty"` // ok | partial | missing | failed
+	LastSuccess  time.Time `json:"last_success,omitzero"`
+	LastSnapshot string    `json:"last_snapshot,omitempty"`
+	Error        string    `json:"error,omitempty"`
+}
+
+// status gathers the box's state, in lang for its messages. What cannot be
+// read is left out and logged: a dashboard with one part missing beats no
+// dashboard.
+func (p *Panel) status(lang i18n.Lang) Status {
+	h := p.health()
+	st := Status{
+		Association: p.associationName(),
+		Version:     p.opts.Version,
+		Healthy:     h.Healthy(),
+		Checks:      h.Checks,
+		Apply:       ApplyStatus{OK: true},
+		Services:    []ServiceStatus{},
+		Disks:       []DiskStatus{},
+		Backups:     []BackupStatus{},
+	}
+	if c, ok := h.Checks["apply"]; ok && !c.OK {
+		st.Apply = ApplyStatus{OK: false, Error: c.Message}
+	}
+	if p.opts.Services != nil {
+		for _, s := range p.opts.Services() {
+			st.Services = append(st.Services, ServiceStatus{
+				Name: s.Name, State: s.State, PID: s.PID, Restarts: s.Restarts, Since: s.Since, LastExit: s.LastExit,
+			})
+		}
+		slices.SortFunc(st.Services, func(a, b ServiceStatus) int { return strings.Compare(a.Name, b.Name) })
+	}
+	if p.opts.Root == "" {
+		return st
+	}
+	root := p.opts.Root
+	if revs, err := provision.ListRevisions(root); err != nil {
+		p.log.Warn("status: revisions", "err", err)
+	} else if len(revs) > 0 {
+		r := revs[len(revs)-1]
+		st.Revision = &RevisionStatus{Number: r.Number, Time: r.Time, Author: r.Author, Note: r.Note}
+	}
+	for _, path := range diskPaths(root) {
+		u, err := health.Disk(path)
+		if err != nil {
+			p.log.Warn("status: disk", "path", path, "err", err)
+			continue
+		}
+		st.Disks = append(st.Disks, DiskStatus{
+			Path: path, TotalBytes: u.Total, FreeBytes: u.Free,
+			UsedPercent: u.UsedPercent, InodesUsedPercent: u.InodesUsedPercent, Level: u.Level().String(),
+		})
+	}
+	if pk := p.pack(); pk != nil && len(pk.Backup.Targets) > 0 {
+		state, err := backup.ReadState(root)
+		if err != nil {
+			p.log.Warn("status: backups", "err", err)
+			state = &backup.State{}
+		}
+		for _, t := range pk.Backup.Targets {
+			b := BackupStatus{Target: t.Name, Removable: t.Removable}
+			if ts := state.Targets[t.Name]; ts != nil {
+				b.LastAttempt, b.LastStatus = ts.LastAttempt, string(ts.LastStatus)
+				b.LastSuccess, b.LastSnapshot = ts.LastSuccess, ts.LastSnapshot
+				b.Error = ts.LastError[string(lang)]
+			}
+			st.Backups = append(st.Backups, b)
+		}
+	}
+	return st
+}
+
+// diskPaths are the filesystems to show: the root's, and the box's state
+// folder's when it is another disk (as the daemon's disk alerts do).
+func diskPaths(root string) []string {
+	paths := []string{root}
+	state := filepath.Join(root, provision.StateDir)
+	if a, b := deviceOf(root), deviceOf(state); a != b && b != 0 {
+		paths = append(paths, state)
+	}
+	return paths
+}
+
+func deviceOf(path string) uint64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Dev)
+	}
+	return 0
+}
+
+// apiStatus is GET /api/status.
+func (p *Panel) apiStatus(c *call) {
+	writeJSON(c.w, http.StatusOK, p.status(c.lang))
+}
