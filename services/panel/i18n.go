@@ -90,6 +90,8 @@ var texts = map[string]i18n.M{
 	"nav.label":   {FR: "Menu principal", EN: "Main menu"},
 	"nav.home":    {FR: "Accueil", EN: "Home"},
 	"nav.account": {FR: "Mon compte", EN: "My account"},
+	"nav.tickets": {FR: "Tickets", EN: "Tickets"},
+	"nav.audit":   {FR: "Journal", EN: "Audit log"},
 	"nav.logout":  {FR: "Se déconnecter", EN: "Log out"},
 	"nav.user":    {FR: "Connecté·e : %s", EN: "Logged in: %s"},
 	"lang.label":  {FR: "Langue :", EN: "Language:"},
@@ -169,6 +171,88 @@ var texts = map[string]i18n.M{
 	"level.warning": {FR: "à surveiller", EN: "to watch"},
 	"level.problem": {FR: "problème", EN: "problem"},
 
+	"tickets.title":    {FR: "Tickets d'intervention", EN: "Intervention tickets"},
+	"tickets.intro":    {FR: "Un souci avec la box, le wiki, les sites, le courriel ou un ordinateur ? Ouvrez un ticket : les technicien·nes de l'association d'accompagnement le reçoivent par courriel.", EN: "A problem with the box, the wiki, the websites, mail or a computer? Open a ticket: the support association's technicians get it by e-mail."},
+	"tickets.new":      {FR: "Ouvrir un ticket", EN: "Open a ticket"},
+	"tickets.none":     {FR: "Aucun ticket.", EN: "No ticket."},
+	"tickets.filter":   {FR: "Statut", EN: "Status"},
+	"tickets.all":      {FR: "tous", EN: "all"},
+	"tickets.show":     {FR: "Afficher", EN: "Show"},
+	"tickets.id":       {FR: "N°", EN: "#"},
+	"tickets.subject":  {FR: "Sujet", EN: "Subject"},
+	"tickets.status":   {FR: "Statut", EN: "Status"},
+	"tickets.urgency":  {FR: "Urgence", EN: "Urgency"},
+	"tickets.author":   {FR: "Demandé par", EN: "Asked by"},
+	"tickets.assignee": {FR: "Suivi par", EN: "Handled by"},
+	"tickets.updated":  {FR: "Mis à jour", EN: "Updated"},
+	"tickets.time":     {FR: "Temps passé", EN: "Time spent"},
+
+	"ticket.title":       {FR: "Ticket n°%d : %s", EN: "Ticket #%d: %s"},
+	"ticket.intro":       {FR: "Décrivez ce qui ne va pas : ce que vous faisiez, ce qui s'est passé, depuis quand. L'état de la box est joint automatiquement pour les technicien·nes (sans aucun mot de passe).", EN: "Describe what is wrong: what you were doing, what happened, since when. The box's state is attached for the technicians (without any password)."},
+	"ticket.f.title":     {FR: "Titre", EN: "Title"},
+	"ticket.f.body":      {FR: "Description", EN: "Description"},
+	"ticket.f.category":  {FR: "Catégorie", EN: "Category"},
+	"ticket.f.urgency":   {FR: "Urgence", EN: "Urgency"},
+	"ticket.f.submit":    {FR: "Envoyer le ticket", EN: "Send the ticket"},
+	"ticket.opened":      {FR: "Ouvert le %s par %s.", EN: "Opened on %s by %s."},
+	"ticket.facts":       {FR: "Catégorie : %s · urgence : %s · statut : %s", EN: "Category: %s · urgency: %s · status: %s"},
+	"ticket.assigned":    {FR: "Suivi par %s.", EN: "Handled by %s."},
+	"ticket.unassigned":  {FR: "Personne ne suit encore ce ticket.", EN: "Nobody handles this ticket yet."},
+	"ticket.total":       {FR: "Temps passé au total : %s.", EN: "Total time spent: %s."},
+	"ticket.thread":      {FR: "Échanges", EN: "Messages"},
+	"ticket.nocomment":   {FR: "Pas encore de réponse.", EN: "No reply yet."},
+	"ticket.by":          {FR: "%s, le %s", EN: "%s, on %s"},
+	"ticket.timeonly":    {FR: "Intervention de %s notée.", EN: "Intervention of %s recorded."},
+	"ticket.spent":       {FR: "temps passé : %s", EN: "time spent: %s"},
+	"ticket.reply":       {FR: "Répondre", EN: "Reply"},
+	"ticket.f.message":   {FR: "Message", EN: "Message"},
+	"ticket.f.minutes":   {FR: "Temps passé pour cette intervention (minutes)", EN: "Time spent on this intervention (minutes)"},
+	"ticket.f.send":      {FR: "Envoyer", EN: "Send"},
+	"ticket.manage":      {FR: "Suivi du ticket", EN: "Handling"},
+	"ticket.f.status":    {FR: "Statut", EN: "Status"},
+	"ticket.f.assignee":  {FR: "Suivi par", EN: "Handled by"},
+	"ticket.f.nobody":    {FR: "personne", EN: "nobody"},
+	"ticket.f.time":      {FR: "Ajouter du temps passé (minutes)", EN: "Add time spent (minutes)"},
+	"ticket.f.save":      {FR: "Enregistrer", EN: "Save"},
+	"ticket.back":        {FR: "Tous les tickets", EN: "All tickets"},
+	"ticket.diag":        {FR: "Diagnostic de la box", EN: "Box diagnostic"},
+	"ticket.diag.at":     {FR: "Pris le %s. Les secrets sont masqués.", EN: "Taken on %s. Secrets are masked."},
+	"ticket.diag.none":   {FR: "Aucun diagnostic.", EN: "No diagnostic."},
+	"ticket.diag.again":  {FR: "Refaire le diagnostic maintenant", EN: "Take the diagnostic again now"},
+	"ticket.diag.log":    {FR: "Dernières lignes du journal de %s", EN: "Last lines of %s's log"},
+	"ticket.diag.clock":  {FR: "Horloge", EN: "Clock"},
+	"ticket.diag.sync":   {FR: "synchronisée", EN: "synchronised"},
+	"ticket.diag.unsync": {FR: "non synchronisée (erreur possible : %s)", EN: "not synchronised (possible error: %s)"},
+
+	"status.new":         {FR: "nouveau", EN: "new"},
+	"status.in_progress": {FR: "en cours", EN: "in progress"},
+	"status.waiting":     {FR: "en attente", EN: "waiting"},
+	"status.resolved":    {FR: "résolu", EN: "resolved"},
+	"category.wiki":      {FR: "wiki", EN: "wiki"},
+	"category.sites":     {FR: "sites", EN: "websites"},
+	"category.mail":      {FR: "courriel", EN: "mail"},
+	"category.backups":   {FR: "sauvegardes", EN: "backups"},
+	"category.computer":  {FR: "ordinateur", EN: "computer"},
+	"category.other":     {FR: "autre", EN: "other"},
+	"urgency.low":        {FR: "faible", EN: "low"},
+	"urgency.normal":     {FR: "normale", EN: "normal"},
+	"urgency.high":       {FR: "haute", EN: "high"},
+
+	"audit.title":             {FR: "Journal des interventions", EN: "Audit log"},
+	"audit.intro":             {FR: "Ce que les technicien·nes et administrateur·rices ont fait sur les tickets, du plus récent au plus ancien.", EN: "What technicians and admins did on tickets, newest first."},
+	"audit.none":              {FR: "Journal vide.", EN: "The log is empty."},
+	"audit.at":                {FR: "Quand", EN: "When"},
+	"audit.actor":             {FR: "Qui", EN: "Who"},
+	"audit.action":            {FR: "Action", EN: "Action"},
+	"audit.ticket":            {FR: "Ticket", EN: "Ticket"},
+	"audit.detail":            {FR: "Détail", EN: "Detail"},
+	"audit.action.open":       {FR: "ouverture", EN: "opened"},
+	"audit.action.comment":    {FR: "réponse", EN: "reply"},
+	"audit.action.status":     {FR: "statut", EN: "status"},
+	"audit.action.assign":     {FR: "attribution", EN: "assignment"},
+	"audit.action.time":       {FR: "temps passé", EN: "time spent"},
+	"audit.action.diagnostic": {FR: "diagnostic", EN: "diagnostic"},
+
 	"error.title": {FR: "Erreur %d", EN: "Error %d"},
 	"error.home":  {FR: "Retour à l'accueil du panneau", EN: "Back to the panel's home"},
 }
@@ -224,6 +308,17 @@ func percent(lang i18n.Lang, f float64) string {
 		return fmt.Sprintf("%.0f%%", f)
 	}
 	return fmt.Sprintf("%.0f\u00a0%%", f)
+}
+
+// minutes shows a time spent: "45 min", "1 h 30".
+func minutes(n int) string {
+	if n < 60 {
+		return fmt.Sprintf("%d min", n)
+	}
+	if n%60 == 0 {
+		return fmt.Sprintf("%d h", n/60)
+	}
+	return fmt.Sprintf("%d h %02d", n/60, n%60)
 }
 
 // waitText shows a wait, rounded up: seconds, or minutes past one.

@@ -68,6 +68,9 @@ type Options struct {
 	// PasswordChanged is called after the panel set a user's password
 	// (the setup link), so that the wiki gets the new hash at once.
 	PasswordChanged func(ctx context.Context)
+	// Notifier mails ticket events (opened, answered) through the box's
+	// mail; nil tells nobody.
+	Notifier provision.Notifier
 	// Log is the panel's logger (logins, ended sessions, refusals);
 	// slog.Default when nil. It never receives a password or a token.
 	Log *slog.Logger
@@ -120,6 +123,9 @@ type Panel struct {
 	byLogin, byAddr *throttle
 	addrs           addrCache
 	now             func() time.Time // tests move the clock
+	// mailing are the notifications on their way: mails go out after the
+	// answer, so that a slow mail server never holds a member's click.
+	mailing sync.WaitGroup
 }
 
 // New returns the panel's handler.

@@ -247,6 +247,40 @@ func TestRoleMatrix(t *testing.T) {
 		"GET /api/session":    {401, 200, 200, 200},
 		"DELETE /api/session": {401, 204, 204, 204},
 		"GET /api/status":     {401, 403, 200, 200},
+
+		// Tickets: {id} is a ticket of bob, the member (the matrix's own
+		// ticket); TestTicketsPrivate checks another member's.
+		"GET /tickets":                      {302, 200, 200, 200},
+		"POST /tickets":                     {303, 303, 303, 303},
+		"GET /tickets/new":                  {302, 200, 200, 200},
+		"GET /tickets/{id}":                 {302, 200, 200, 200},
+		"POST /tickets/{id}":                {303, 403, 303, 303},
+		"POST /tickets/{id}/comments":       {303, 303, 303, 303},
+		"POST /tickets/{id}/diagnostic":     {303, 403, 303, 303},
+		"GET /audit":                        {302, 403, 200, 200},
+		"GET /api/tickets":                  {401, 200, 200, 200},
+		"POST /api/tickets":                 {401, 201, 201, 201},
+		"GET /api/tickets/{id}":             {401, 200, 200, 200},
+		"PATCH /api/tickets/{id}":           {401, 403, 200, 200},
+		"POST /api/tickets/{id}/comments":   {401, 201, 201, 201},
+		"POST /api/tickets/{id}/diagnostic": {401, 403, 201, 201},
+		"GET /api/audit":                    {401, 403, 200, 200},
+	}
+	// A well-formed body for each state-changing ticket route.
+	jsonBodies := map[string]string{
+		"POST /api/tickets":                 `{"title":"Le wiki est lent","body":"Depuis ce matin.","category":"wiki","urgency":"high"}`,
+		"PATCH /api/tickets/{id}":           `{"status":"in_progress","assignee":"tech1"}`,
+		"POST /api/tickets/{id}/comments":   `{"body":"Une précision."}`,
+		"POST /api/tickets/{id}/diagnostic": `{}`,
+	}
+	formFields := map[string]url.Values{
+		"POST /tickets":               {"title": {"L'imprimante"}, "body": {"Elle clignote."}, "category": {"computer"}, "urgency": {"normal"}},
+		"POST /tickets/{id}":          {"status": {"in_progress"}, "assignee": {"tech1"}, "minutes": {"5"}},
+		"POST /tickets/{id}/comments": {"body": {"Merci."}},
+	}
+	bobs, err := f.db.CreateTicket(t.Context(), store.NewTicket{Title: "Ticket de la matrice", Author: "bob"}, f.clock, false)
+	if err != nil {
+		t.Fatal(err)
 	}
 	seen := map[string]bool{}
 	n := 0
@@ -266,7 +300,7 @@ func TestRoleMatrix(t *testing.T) {
 			wantCode := []int{exp.anon, exp.member, exp.tech, exp.admin}[i]
 			login := loginOf[role]
 			// A well-formed request for the route, as this role.
-			target := strings.NewReplacer("{token}", "", "{file}", "panel.css").Replace(rt.pattern)
+			target := strings.NewReplacer("{token}", "", "{file}", "panel.css", "{id}", strconv.FormatInt(bobs.ID, 10)).Replace(rt.pattern)
 			if strings.Contains(rt.pattern, "{token}") {
 				target += f.setupToken(strings.ReplaceAll(role, "anonymous", "anon") + "-" + strings.ToLower(rt.method))
 			}
@@ -279,7 +313,12 @@ func TestRoleMatrix(t *testing.T) {
 					who = "bob"
 				}
 				r = jsonReq("POST", target, `{"login":"`+who+`","password":"`+password[who]+`"}`)
+			case jsonBodies[key] != "":
+				r = jsonReq(rt.method, target, jsonBodies[key])
 			case rt.method == "POST":
+				for k, v := range formFields[key] {
+					fields[k] = v
+				}
 				switch rt.pattern {
 				case "/login":
 					who := login

@@ -25,6 +25,7 @@ var funcs = template.FuncMap{
 	"when":    when,
 	"bytes":   humanBytes,
 	"percent": percent,
+	"minutes": minutes,
 }
 
 // pages are the panel's pages, each parsed with the layout: every page

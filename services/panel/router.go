@@ -83,6 +83,25 @@ func (p *Panel) table() []route {
 		{method: "GET", pattern: "/api/session", access: everyone, handle: p.apiSession},
 		{method: "DELETE", pattern: "/api/session", access: everyone, handle: p.apiLogout},
 		{method: "GET", pattern: "/api/status", access: staff, handle: p.apiStatus},
+
+		// Intervention tickets (tickets.go). A member's routes on {id}
+		// answer 404 for another member's ticket: the handler checks the
+		// author, the role alone cannot.
+		{method: "GET", pattern: "/tickets", access: everyone, handle: p.ticketsPage},
+		{method: "POST", pattern: "/tickets", access: everyone, handle: p.openTicketForm},
+		{method: "GET", pattern: "/tickets/new", access: everyone, handle: p.newTicketPage},
+		{method: "GET", pattern: "/tickets/{id}", access: everyone, handle: p.ticketPage},
+		{method: "POST", pattern: "/tickets/{id}", access: staff, handle: p.changeTicketForm},
+		{method: "POST", pattern: "/tickets/{id}/comments", access: everyone, handle: p.commentForm},
+		{method: "POST", pattern: "/tickets/{id}/diagnostic", access: staff, handle: p.diagnosticForm},
+		{method: "GET", pattern: "/audit", access: staff, handle: p.auditPage},
+		{method: "GET", pattern: "/api/tickets", access: everyone, handle: p.apiTickets},
+		{method: "POST", pattern: "/api/tickets", access: everyone, handle: p.apiOpenTicket},
+		{method: "GET", pattern: "/api/tickets/{id}", access: everyone, handle: p.apiTicket},
+		{method: "PATCH", pattern: "/api/tickets/{id}", access: staff, handle: p.apiChangeTicket},
+		{method: "POST", pattern: "/api/tickets/{id}/comments", access: everyone, handle: p.apiComment},
+		{method: "POST", pattern: "/api/tickets/{id}/diagnostic", access: staff, handle: p.apiDiagnostic},
+		{method: "GET", pattern: "/api/audit", access: staff, handle: p.apiAudit},
 	}
 }
 

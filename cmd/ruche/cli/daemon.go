@@ -135,6 +135,8 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 		Services:        d.sup.Status,
 		Listen:          []string{d.opts.HTTP, d.opts.HTTPS},
 		Log:             log.With("component", "panel"),
+		// Ticket mails go through the box's Postfix, as d.monitor()'s alerts.
+		Notifier: mailAlerter{d: d, Alerter: notify.NewAlerter(notify.BoxClient(d.root, p, d.opts.SMTP), d.db, d.currentPack)},
 		// A password set in the panel goes to the wiki's users at the
 		// next apply: run one now, outside the request (an apply may
 		// reload what serves it).
@@ -555,6 +557,18 @@ func (a mailAlerter) Raise(ctx context.Context, al provision.Alert) error {
 		return nil
 	}
 	return a.Alerter.Raise(ctx, al)
+}
+
+// Notify tells about an event (a ticket) when the applied pack has mail.
+func (a mailAlerter) Notify(ctx context.Context, al provision.Alert) error {
+	if p, _ := a.d.currentPack(); p == nil || !mail.Enabled(p) {
+		return nil
+	}
+	n, ok := a.Alerter.(provision.Notifier)
+	if !ok {
+		return nil
+	}
+	return n.Notify(ctx, al)
 }
 
 // deviceOf is the device a path is on, 0 when unknown.
