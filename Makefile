@@ -95,7 +95,7 @@ BENCH_WEB_FLAGS := -ruche $(BIN)/ruche -raw $(BIN)/bench-web.txt
 # gone when php-fpm's master is killed. Section wiki.
 BENCH_WIKI_FLAGS := -ruche $(BIN)/ruche
 BENCH_PACKAGES := caddy wrk strace dokuwiki php8.2-fpm
-bench: deps $(BIN)/ruche
+bench: deps $(BIN)/ruche $(BIN)/restic
 	$(call apt_install,$(BENCH_PACKAGES))
 	@mkdir -p $(BIN)
 	$(BENCH_APPLY) | tee $(BIN)/bench-apply-disk.txt
@@ -111,6 +111,7 @@ bench: deps $(BIN)/ruche
 		-ratio BenchmarkApply500FromScratch/BenchmarkCopy500Tree
 	$(GO) run ./cmd/benchweb $(BENCH_WEB_FLAGS) -command "make bench   (go run ./cmd/benchweb $(BENCH_WEB_FLAGS))"
 	$(GO) run ./cmd/benchwiki $(BENCH_WIKI_FLAGS) -command "make bench   (go run ./cmd/benchwiki $(BENCH_WIKI_FLAGS))"
+	$(GO) run ./cmd/benchbackup -ruche $(BIN)/ruche -restic $(BIN)/restic -command "make bench   (go run ./cmd/benchbackup -ruche $(BIN)/ruche -restic $(BIN)/restic)"
 
 FUZZTIME ?= 10m
 fuzz: deps

@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/ruche-box/ruche/backup"
 	"github.com/ruche-box/ruche/provision"
 	"github.com/ruche-box/ruche/services/web"
 )
@@ -12,6 +13,7 @@ type upOptions struct {
 	HTTPS  string
 	SMTP   string
 	Author string
+	Restic string
 }
 
 func newUpCommand(g *globalOptions) *cobra.Command {
@@ -37,6 +39,7 @@ HTTPS follows box.tls: off serves HTTP only and ignores --https.`,
 	cmd.Flags().StringVar(&opts.HTTPS, "https", "", "HTTPS listen address, unless box.tls is off (default :443 with --root /, else 127.0.0.1:8443)")
 	cmd.Flags().StringVar(&opts.SMTP, "smtp", "", "SMTP listen address for the mail service (default :25 with --root /, else 127.0.0.1:2525)")
 	cmd.Flags().StringVar(&opts.Author, "author", defaultAuthor(), "who applies, for the revision log")
+	cmd.Flags().StringVar(&opts.Restic, "restic", "", "restic binary for scheduled backups (default $RUCHE_RESTIC, else "+backup.DefaultBinary+")")
 	return cmd
 }
 

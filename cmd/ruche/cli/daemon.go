@@ -21,6 +21,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/ruche-box/ruche/backup"
 	"github.com/ruche-box/ruche/provision"
 	"github.com/ruche-box/ruche/provision/i18n"
 	"github.com/ruche-box/ruche/provision/store"
@@ -167,7 +168,18 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 	}
 	defer ctl.Close()
 	d.printURLs()
-	go d.monitor(log).Run(ctx)
+	// A drill's box (a restored copy started by `ruche backup drill`) must
+	// neither mail the admins nor back itself up: the real box does.
+	if !backup.IsDrillBox(d.root) {
+		m := d.monitor(log)
+		go m.Run(ctx)
+		sched := backup.NewScheduler(backup.Options{Root: d.root, Restic: d.opts.Restic, Log: log.With("component", "backup"), Alerter: m.Alerter}, d.currentPack)
+		go func() {
+			if err := sched.Run(ctx); err != nil {
+				d.log.Error("backup scheduler stopped", "err", err)
+			}
+		}()
+	}
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -98,12 +98,14 @@ func (m *metrics) watchBackups(root string) {
 			"New data (before compression) the last successful backup to the target added.", []string{"target"}, nil),
 		ok: prometheus.NewDesc("ruche_backup_last_ok",
 			"1 when the last backup attempt to the target succeeded.", []string{"target", "status"}, nil),
+		drill: prometheus.NewDesc("ruche_backup_last_drill_success_timestamp_seconds",
+			"Unix time of the last restore drill that verified.", nil, nil),
 	})
 }
 
 type backupCollector struct {
-	root                             string
-	lastSuccess, duration, added, ok *prometheus.Desc
+	root                                    string
+	lastSuccess, duration, added, ok, drill *prometheus.Desc
 }
 
 func (c *backupCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -111,9 +113,13 @@ func (c *backupCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.duration
 	ch <- c.added
 	ch <- c.ok
+	ch <- c.drill
 }
 
 func (c *backupCollector) Collect(ch chan<- prometheus.Metric) {
+	if ds, err := backup.ReadDrillState(c.root); err == nil && !ds.LastSuccess.IsZero() {
+		ch <- prometheus.MustNewConstMetric(c.drill, prometheus.GaugeValue, float64(ds.LastSuccess.UnixNano())/1e9)
+	}
 	st, err := backup.ReadState(c.root)
 	if err != nil {
 		return
