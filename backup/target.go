@@ -167,6 +167,15 @@ func (o *Options) OpenTarget(ctx context.Context, p *provision.Pack, t provision
 		if err := o.probe(ctx, display, net.JoinHostPort(sftp.host, sftp.port)); err != nil {
 			return nil, err
 		}
+		// The pinned host key is checked before restic runs: restic may
+		// exit before it relays ssh's "Host key verification failed".
+		timeout := o.DialTimeout
+		if timeout <= 0 {
+			timeout = DefaultDialTimeout
+		}
+		if err := CheckSFTPHostKey(ctx, t.Repository, t.HostKey, timeout); err != nil {
+			return nil, err
+		}
 	case hasScheme(t.Repository, "rest:"):
 		if addr := restAddr(t.Repository); addr != "" {
 			if err := o.probe(ctx, display, addr); err != nil {

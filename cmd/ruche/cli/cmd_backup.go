@@ -180,6 +180,13 @@ func runBackupNow(ctx context.Context, g *globalOptions, opts *backupOptions) er
 		}
 		return i18n.Errorf(msgBackupTargets, strings.Join(names, ", "))
 	}
+	// What a restore put aside goes once every target holds a backup
+	// taken after it.
+	if removed, err := backup.RemoveRestoreAside(o.Root, p); err != nil {
+		o.Log.Warn("restore leftovers not removed", "err", err)
+	} else if len(removed) > 0 {
+		o.Log.Info("restore leftovers removed", "folders", removed)
+	}
 	return nil
 }
 
