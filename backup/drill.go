@@ -178,11 +178,27 @@ var (
 		FR: "page / : celle de l'instantané (%d octets)%s",
 		EN: "page /: the snapshot's (%d bytes)%s",
 	}
-	msgDrillSameAsLive    = i18n.M{FR: ", identique à la box en service", EN: ", the same as on the live box"}
-	msgDrillChangedSince  = i18n.M{FR: " ; la box en service l'a modifiée depuis", EN: "; the live box changed it since"}
-	msgDrillTicketsNotYet = i18n.M{
-		FR: "les tickets n'existent pas encore (ticket du panneau) : pas encore vérifiés",
-		EN: "tickets do not exist yet (the panel's issue): not checked yet",
+	msgDrillSameAsLive   = i18n.M{FR: ", identique à la box en service", EN: ", the same as on the live box"}
+	msgDrillChangedSince = i18n.M{FR: " ; la box en service l'a modifiée depuis", EN: "; the live box changed it since"}
+	msgDrillNoTicket     = i18n.M{
+		FR: "la box n'a encore aucun ticket",
+		EN: "the box has no ticket yet",
+	}
+	msgDrillNoAdmin = i18n.M{
+		FR: "le pack n'a pas d'admin pour lire les tickets dans le panneau",
+		EN: "the pack has no admin to read the tickets in the panel as",
+	}
+	msgDrillTicketsOK = i18n.M{
+		FR: "%d ticket(s) ; le plus récent, n° %d « %s » (%s, %d commentaire(s)), est servi par le panneau comme dans l'instantané, lu en tant que %s",
+		EN: "%d ticket(s); the newest, #%d %q (%s, %d comment(s)), is served by the panel as in the snapshot, read as %s",
+	}
+	msgDrillTicketDiffers = i18n.M{
+		FR: "%s : le panneau sert %s, l'instantané a %s",
+		EN: "%s: the panel serves %s, the snapshot has %s",
+	}
+	msgDrillPanelAnswer = i18n.M{
+		FR: "%s : le panneau répond %d : %s",
+		EN: "%s: the panel answers %d: %s",
 	}
 )
 
@@ -192,8 +208,9 @@ var (
 // the snapshot's content hashes, every path is there with its size, the
 // database copy passes integrity_check), then starts the restored box with
 // `ruche up --root SCRATCH` on spare loopback ports and fetches from it a
-// wiki page and each site's home page, which must be the snapshot's.
-// Tickets are not checked yet (they do not exist yet): the drill says so.
+// wiki page and each site's home page, which must be the snapshot's, and
+// through the panel's API the newest ticket, which must be the database
+// copy's (title, status, comments).
 //
 // The result is recorded in DrillStateFile, success or not. The error is
 // nil when the drill verified; else it says the first check that failed.
@@ -291,14 +308,23 @@ type drill struct {
 	root    string
 	scratch string
 	res     *DrillResult
-	// A wiki not public is read as this panel user, whose password in
-	// the scratch copy's database the drill sets (the real one is a hash).
-	wikiUser, wikiPassword string
+	// A wiki not public is read as this panel user, and the tickets as
+	// ticketUser, an admin: their passwords are set by the drill in the
+	// scratch copy's database only (the real ones are hashes).
+	wikiUser, ticketUser string
+	passwords            map[string]string
 	// wikiRel and wikiID are the page the drill reads, chosen among the
 	// restored files before the box starts (starting adds the skeleton's
 	// pages), and wikiWant its restored text.
 	wikiRel, wikiID string
 	wikiWant        []byte
+	// tickets is the number of tickets in the database copy, newest the
+	// newest of them and newestComments its number of comments, read
+	// before the box starts; ticketsErr is why they could not be read.
+	tickets        int
+	newest         store.Ticket
+	newestComments int
+	ticketsErr     error
 }
 
 // check records a check's outcome and reports whether the drill goes on.
@@ -466,10 +492,8 @@ func (d *drill) prepare(live *provision.Pack) (*provision.Pack, error) {
 				return nil, err
 			}
 		}
-		if !p.Wiki.PublicRead && len(p.Panel.Users) > 0 {
-			d.setWikiReader(p)
-		}
 	}
+	d.readDatabase(p)
 	if err := os.MkdirAll(filepath.Join(d.scratch, provision.RunDir), 0o755); err != nil {
 		return nil, err
 	}
@@ -479,33 +503,78 @@ func (d *drill) prepare(live *provision.Pack) (*provision.Pack, error) {
 	return p, nil
 }
 
-// setWikiReader gives the pack's first panel user a password of the
-// drill's in the scratch copy's database, so that the drill can log in to
-// a wiki that is not public. Only the copy changes; without it the wiki's
-// text is not compared.
-func (d *drill) setWikiReader(p *provision.Pack) {
+// readDatabase reads the scratch copy's tickets, and gives the panel
+// users the drill logs in as (a wiki reader when the wiki is not public,
+// an admin when there are tickets) a password of the drill's in that copy
+// only. Without a password the wiki's text is not compared; tickets that
+// cannot be read fail their check.
+func (d *drill) readDatabase(p *provision.Pack) {
 	path := filepath.Join(d.scratch, provision.DBPath)
 	if !exists(path) {
 		return
 	}
-	buf := make([]byte, 18)
-	if _, err := rand.Read(buf); err != nil {
-		return
-	}
-	password := base64.RawURLEncoding.EncodeToString(buf)
 	ctx := context.Background()
 	db, err := store.Open(ctx, path)
 	if err != nil {
 		d.o.log().Warn("drill: scratch database", "err", err)
+		d.ticketsErr = err
 		return
 	}
 	defer db.Close()
-	login := p.Panel.Users[0].Login
-	if err := db.SetPassword(ctx, login, []byte(password)); err != nil {
-		d.o.log().Warn("drill: no wiki reader", "login", login, "err", err)
+	if p.Wiki.Enabled && !p.Wiki.PublicRead && len(p.Panel.Users) > 0 {
+		login := p.Panel.Users[0].Login
+		if err := d.setPassword(ctx, db, login); err != nil {
+			d.o.log().Warn("drill: no wiki reader", "login", login, "err", err)
+		} else {
+			d.wikiUser = login
+		}
+	}
+	list, err := db.Tickets(ctx, store.TicketFilter{})
+	if err != nil {
+		d.ticketsErr = err
 		return
 	}
-	d.wikiUser, d.wikiPassword = login, password
+	if d.tickets = len(list); d.tickets == 0 {
+		return
+	}
+	d.newest = list[0]
+	comments, err := db.Comments(ctx, d.newest.ID)
+	if err != nil {
+		d.ticketsErr = err
+		return
+	}
+	d.newestComments = len(comments)
+	for _, u := range p.Panel.Users {
+		if u.Role == provision.RoleAdmin {
+			if err := d.setPassword(ctx, db, u.Login); err != nil {
+				d.ticketsErr = err
+			} else {
+				d.ticketUser = u.Login
+			}
+			return
+		}
+	}
+}
+
+// setPassword gives login a random password in the scratch copy's
+// database, once: the wiki reader may be the admin who reads tickets.
+func (d *drill) setPassword(ctx context.Context, db *store.DB, login string) error {
+	if _, ok := d.passwords[login]; ok {
+		return nil
+	}
+	buf := make([]byte, 18)
+	if _, err := rand.Read(buf); err != nil {
+		return err
+	}
+	password := base64.RawURLEncoding.EncodeToString(buf)
+	if err := db.SetPassword(ctx, login, []byte(password)); err != nil {
+		return err
+	}
+	if d.passwords == nil {
+		d.passwords = map[string]string{}
+	}
+	d.passwords[login] = password
+	return nil
 }
 
 // serve starts the restored box and fetches its pages.
@@ -581,7 +650,7 @@ func (d *drill) serve(ctx context.Context, p *provision.Pack) {
 
 	d.checkWiki(ctx, p, httpAddr)
 	d.checkSites(p, get)
-	d.check("tickets", CheckNotYet, msgDrillTicketsNotYet)
+	d.checkTickets(ctx, httpAddr)
 }
 
 // fetcher fetches a path from the restored box under a host name; a form
@@ -666,7 +735,7 @@ func (d *drill) checkWiki(ctx context.Context, p *provision.Pack, addr string) {
 			err = errors.New("no login form")
 		}
 		if err == nil {
-			_, _, err = get(host, "/doku.php", url.Values{"do": {"login"}, "id": {id}, "u": {d.wikiUser}, "p": {d.wikiPassword}, "sectok": {string(m[1])}})
+			_, _, err = get(host, "/doku.php", url.Values{"do": {"login"}, "id": {id}, "u": {d.wikiUser}, "p": {d.passwords[d.wikiUser]}, "sectok": {string(m[1])}})
 		}
 		if err != nil {
 			d.check("wiki", CheckFailed, msgDrillFetchFailed, host+"/doku.php?do=login", err)
@@ -713,6 +782,106 @@ func (d *drill) checkSites(p *provision.Pack, get fetcher) {
 		}
 		d.check(name, CheckOK, msgDrillSiteOK, len(want), d.liveNote(rel, want))
 	}
+}
+
+// checkTickets logs in to the restored panel as an admin and reads the
+// ticket list and the newest ticket through its JSON API: they must be
+// the database copy's. No ticket: nothing to check.
+func (d *drill) checkTickets(ctx context.Context, addr string) {
+	const name = "tickets"
+	switch {
+	case d.ticketsErr != nil:
+		d.check(name, CheckFailed, msgDrillFetchFailed, provision.DBPath, d.ticketsErr)
+		return
+	case d.tickets == 0:
+		d.check(name, CheckSkipped, msgDrillNoTicket)
+		return
+	case d.ticketUser == "":
+		d.check(name, CheckFailed, msgDrillNoAdmin)
+		return
+	}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Timeout: 15 * time.Second, Jar: jar}
+	_, port, _ := net.SplitHostPort(addr)
+	host := "panel.localhost:" + port
+	// call sends a JSON body (none when in is nil) and decodes the answer
+	// into out; a panel script sends neither Origin nor Sec-Fetch-Site.
+	call := func(method, path string, in, out any) bool {
+		var body io.Reader
+		if in != nil {
+			data, err := json.Marshal(in)
+			if err != nil {
+				d.fail(name, err)
+				return false
+			}
+			body = bytes.NewReader(data)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, body)
+		if err != nil {
+			d.fail(name, err)
+			return false
+		}
+		req.Host = host
+		req.Header.Set("Accept", "application/json")
+		if in != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			d.check(name, CheckFailed, msgDrillFetchFailed, host+path, err)
+			return false
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+		if err == nil && resp.StatusCode != http.StatusOK {
+			d.check(name, CheckFailed, msgDrillPanelAnswer, method+" "+host+path, resp.StatusCode, oneLine(string(data)))
+			return false
+		}
+		if err == nil {
+			err = json.Unmarshal(data, out)
+		}
+		if err != nil {
+			d.check(name, CheckFailed, msgDrillFetchFailed, method+" "+host+path, err)
+			return false
+		}
+		return true
+	}
+	var session struct {
+		Role string `json:"role"`
+	}
+	if !call(http.MethodPost, "/api/session", map[string]string{"login": d.ticketUser, "password": d.passwords[d.ticketUser]}, &session) {
+		return
+	}
+	var list struct {
+		Tickets []store.Ticket `json:"tickets"`
+	}
+	if !call(http.MethodGet, "/api/tickets", nil, &list) {
+		return
+	}
+	if len(list.Tickets) != d.tickets || list.Tickets[0].ID != d.newest.ID {
+		got, want := fmt.Sprint(len(list.Tickets)), fmt.Sprintf("%d, newest #%d", d.tickets, d.newest.ID)
+		if len(list.Tickets) > 0 {
+			got += fmt.Sprintf(", newest #%d", list.Tickets[0].ID)
+		}
+		d.check(name, CheckFailed, msgDrillTicketDiffers, "/api/tickets", got, want)
+		return
+	}
+	path := "/api/tickets/" + fmt.Sprint(d.newest.ID)
+	var t struct {
+		Title    string          `json:"title"`
+		Status   string          `json:"status"`
+		Comments []store.Comment `json:"comments"`
+	}
+	if !call(http.MethodGet, path, nil, &t) {
+		return
+	}
+	got := fmt.Sprintf("%q (%s, %d comments)", t.Title, t.Status, len(t.Comments))
+	want := fmt.Sprintf("%q (%s, %d comments)", d.newest.Title, d.newest.Status, d.newestComments)
+	if got != want {
+		d.check(name, CheckFailed, msgDrillTicketDiffers, path, got, want)
+		return
+	}
+	d.check(name, CheckOK, msgDrillTicketsOK, d.tickets, d.newest.ID, d.newest.Title, d.newest.Status, d.newestComments, d.ticketUser)
 }
 
 // liveNote says whether the live box's file is still the snapshot's: the

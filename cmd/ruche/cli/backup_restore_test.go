@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net"
@@ -22,6 +23,7 @@ import (
 	"github.com/ruche-box/ruche/backup/backuptest"
 	"github.com/ruche-box/ruche/cmd/ruche/cli"
 	"github.com/ruche-box/ruche/provision"
+	"github.com/ruche-box/ruche/provision/store"
 )
 
 const localTarget = `    - {name: local, repository: /var/backups/ruche/restic}`
@@ -117,6 +119,33 @@ func aliceHash(t *testing.T, root string) string {
 		t.Fatalf("alice's password hash: %v", err)
 	}
 	return hash
+}
+
+// Ticket the tests open before a backup, through the store (the box is
+// not running), with one comment.
+const (
+	ticketTitle   = "L'imprimante ne répond plus"
+	ticketComment = "Le câble était débranché ; rebranché."
+)
+
+// addTicket opens a ticket by alice in root's database, with a comment,
+// and returns its ID.
+func addTicket(t *testing.T, root string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(root, provision.DBPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tk, err := db.CreateTicket(ctx, store.NewTicket{Title: ticketTitle, Body: "Depuis lundi.", Author: "alice"}, time.Now(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddComment(ctx, store.Comment{TicketID: tk.ID, Author: "alice", Body: ticketComment}, time.Now(), true); err != nil {
+		t.Fatal(err)
+	}
+	return tk.ID
 }
 
 func TestBackupRestoreInPlace(t *testing.T) {
@@ -297,6 +326,7 @@ func TestBackupBareMetalRestore(t *testing.T) {
 	needWiki(t)
 	start := time.Now()
 	b := newBackupBox(t, localTarget, 1<<20, nil)
+	ticketID := addTicket(t, b.root)
 	if code, out, errOut := b.backup(t, "now"); code != 0 {
 		t.Fatalf("backup now: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -356,13 +386,44 @@ func TestBackupBareMetalRestore(t *testing.T) {
 	if code, body, _ := get(addr, "vitrine.localhost", "/uploads/programme.txt"); code != 200 || body != "Programme de la fête\n" {
 		t.Errorf("site vitrine's upload: %d %q", code, body)
 	}
+	// The panel knows alice's password, and her ticket with its thread.
+	_, port, _ := net.SplitHostPort(addr)
+	panel := &http.Client{Timeout: 10 * time.Second}
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/session", strings.NewReader(`{"login":"alice","password":"s3cret-alice"}`))
-	req.Host = "panel.localhost"
+	req.Host = "panel.localhost:" + port
 	req.Header.Set("Content-Type", "application/json")
-	if resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req); err != nil || resp.StatusCode != 200 {
-		t.Errorf("alice's login on the restored panel: %v %v", resp, err)
-	} else {
-		resp.Body.Close()
+	resp, err := panel.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("alice's login on the restored panel: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "ruche_session" {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatalf("no session cookie after alice's login: %v", resp.Header["Set-Cookie"])
+	}
+	req, _ = http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s/api/tickets/%d", addr, ticketID), nil)
+	req.Host = "panel.localhost:" + port
+	req.AddCookie(cookie)
+	var tk struct {
+		Title    string `json:"title"`
+		Comments []struct {
+			Author string `json:"author"`
+			Body   string `json:"body"`
+		} `json:"comments"`
+	}
+	resp, err = panel.Do(req)
+	if err != nil {
+		t.Fatalf("GET /api/tickets/%d: %v", ticketID, err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tk)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || tk.Title != ticketTitle || len(tk.Comments) != 1 || tk.Comments[0].Body != ticketComment || tk.Comments[0].Author != "alice" {
+		t.Errorf("alice's ticket on the restored panel: %d %v %+v; want %q with the comment %q", resp.StatusCode, err, tk, ticketTitle, ticketComment)
 	}
 	t.Logf("bare-metal restore test: %v", time.Since(start).Round(time.Millisecond))
 }
@@ -376,6 +437,7 @@ func TestBackupDrill(t *testing.T) {
 	for d := b.root; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
 		os.Chmod(d, 0o755)
 	}
+	ticketID := addTicket(t, b.root)
 	if code, out, errOut := b.backup(t, "now"); code != 0 {
 		t.Fatalf("backup now: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -387,7 +449,7 @@ func TestBackupDrill(t *testing.T) {
 	for _, want := range []string{
 		"target       OK ", "restore      OK ", "files        OK ", "database     OK               integrity_check: ok",
 		"start        OK ", `wiki         OK               page "asso:bureau": the text served is the snapshot's (31 bytes), read as alice, the same as on the live box`, "site:vitrine OK ",
-		"tickets      not checked yet  tickets do not exist yet (the panel's issue): not checked yet",
+		fmt.Sprintf(`tickets      OK               1 ticket(s); the newest, #%d %q (new, 1 comment(s)), is served by the panel as in the snapshot, read as alice`, ticketID, ticketTitle),
 		"drill passed: snapshot ",
 	} {
 		if !strings.Contains(out, want) {

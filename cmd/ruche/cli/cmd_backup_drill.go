@@ -26,8 +26,8 @@ type drillOptions struct {
 var (
 	msgDrillCheck = i18n.M{FR: "%-12s %-19s %s", EN: "%-12s %-16s %s"}
 	msgDrillOK    = i18n.M{
-		FR: "exercice réussi : l'instantané %s de « %s » se restaure, se vérifie et sert le wiki et les sites, en %s",
-		EN: "drill passed: snapshot %s of %q restores, verifies and serves the wiki and the sites, in %s",
+		FR: "exercice réussi : l'instantané %s de « %s » se restaure, se vérifie et sert le wiki, les sites et les tickets, en %s",
+		EN: "drill passed: snapshot %s of %q restores, verifies and serves the wiki, the sites and the tickets, in %s",
 	}
 	msgDrillKept = i18n.M{
 		FR: "dossier de l'exercice gardé : %s (à supprimer à la main)",
@@ -51,7 +51,9 @@ one into a scratch folder (var/tmp/ruche-drill under --root), verify it (restic
 compares every file with the snapshot's hashes, every path is there with its
 size, the database copy passes integrity_check), start the restored box with
 ruche up on spare loopback ports, and fetch from it a wiki page and each
-site's home page, which must be the snapshot's. Tickets are not checked yet.
+site's home page, which must be the snapshot's, and the newest ticket through
+the panel's API (logged in with a throwaway password set in the scratch copy
+only).
 
 The live box is not touched. The result is recorded in
 var/lib/ruche/backup/drill.json (metrics show it). The scratch folder needs
