@@ -157,21 +157,6 @@ func TestBackupRestoreInPlace(t *testing.T) {
 	before := boxFiles(t, b.root)
 	hash := aliceHash(t, b.root)
 
-	// While ruche up runs for the root, restore refuses and touches
-	// nothing.
-	sock := filepath.Join(b.root, provision.ControlSocket)
-	os.MkdirAll(filepath.Dir(sock), 0o755)
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, out, errOut := b.backup(t, "restore", "latest")
-	l.Close()
-	if code != cli.ExitFailed || !strings.Contains(errOut, "stop ruche up first") {
-		t.Fatalf("restore while ruche up runs: exit %d, want 1 and 'stop ruche up first'\n%s\n%s", code, out, errOut)
-	}
-	os.Remove(sock)
-
 	// Damage: pages deleted, an upload corrupted, a secret gone, the
 	// database overwritten, the live pack edited, a file added since.
 	photo := filepath.Join(b.root, "var/lib/ruche/sites/vitrine/uploads/photo-00.jpg")
@@ -191,7 +176,7 @@ func TestBackupRestoreInPlace(t *testing.T) {
 	// revision.
 	os.WriteFile(live, append(packBytes, "nonsense: [\n"...), 0o640)
 
-	code, out, errOut = b.backup(t, "restore", "latest")
+	code, out, errOut := b.backup(t, "restore", "latest")
 	t.Logf("restore:\n%s%s", out, errOut)
 	if code != 0 {
 		t.Fatalf("restore latest: exit %d", code)
@@ -589,4 +574,71 @@ func TestBackupRestoreFromAnSFTPRepository(t *testing.T) {
 		t.Fatalf("restore --to from sftp: exit %d\n%s\n%s\nsshd:\n%s", code, out, errOut, sshd.Log())
 	}
 	sameFiles(t, boxFiles(t, b.root), boxFiles(t, dir))
+}
+
+// A restore in place while ruche up runs: the daemon stops its services,
+// the data comes back, and it starts again (same process, re-executed)
+// from the restored pack.
+func TestBackupRestoreWhileUp(t *testing.T) {
+	needWiki(t)
+	b := newBackupBox(t, localTarget, 0, nil)
+	for d := b.root; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		os.Chmod(d, 0o755) // php-fpm's workers (www-data) traverse it
+	}
+	if code, out, errOut := b.backup(t, "now"); code != 0 {
+		t.Fatalf("backup now: exit %d\n%s\n%s", code, out, errOut)
+	}
+	page := filepath.Join(b.root, "var/lib/ruche/wiki/pages/asso/bureau.txt")
+	want, _ := os.ReadFile(page)
+
+	addr := freePort(t)
+	cmd := exec.Command(rucheBin, "up", "--lang", "en", "--root", b.root, "--http", addr, "--https", freePort(t), "--smtp", freePort(t), filepath.Join(b.root, provision.PackPath))
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("ruche up:\n%s", out.String())
+		}
+	}()
+	healthy := func() bool {
+		code, _, err := get(addr, "panel.localhost", "/healthz")
+		return err == nil && code == http.StatusOK
+	}
+	eventually(t, 60*time.Second, "ruche up never became healthy", healthy)
+
+	// Damage under the running box.
+	if err := os.WriteFile(page, []byte("abîmé\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, errOut := b.backup(t, "restore", "latest")
+	if code != 0 {
+		t.Fatalf("restore while up: exit %d\n%s\n%s", code, stdout, errOut)
+	}
+	for _, w := range []string{"its services are stopped during the restore", "started again with the restored pack"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("restore's output lacks %q:\n%s", w, stdout)
+		}
+	}
+	if got, _ := os.ReadFile(page); string(got) != string(want) {
+		t.Errorf("wiki page after the restore: %q, want %q", got, want)
+	}
+	if cmd.ProcessState != nil {
+		t.Fatal("ruche up exited instead of starting again")
+	}
+	eventually(t, 60*time.Second, "ruche up was not healthy again after the restore", healthy)
+	if !strings.Contains(out.String(), "starting again") {
+		t.Error("ruche up did not log its restart")
+	}
 }

@@ -31,8 +31,8 @@ type restoreOptions struct {
 
 var (
 	msgRestoreDaemon = i18n.M{
-		FR: "ruche up tourne pour %s : arrêtez ruche up d'abord (Ctrl+C, ou l'arrêt du service de la box), puis relancez la restauration",
-		EN: "ruche up runs for %s: stop ruche up first (Ctrl+C, or stop the box's service), then run the restore again",
+		FR: "ruche up tourne pour %s mais n'a pas pu arrêter ses services : arrêtez ruche up (Ctrl+C, ou l'arrêt du service de la box), puis relancez la restauration",
+		EN: "ruche up runs for %s but could not stop its services: stop ruche up (Ctrl+C, or stop the box's service), then run the restore again",
 	}
 	msgRestoreBareMetal = i18n.M{
 		FR: "aucun pack sous %s : pour restaurer une box sur une machine neuve, donnez le dépôt et son mot de passe : ruche backup restore latest --repo DÉPÔT --password-file FICHIER (la fiche de récupération les donne)",
@@ -100,7 +100,8 @@ there with its size; the database passes integrity_check): nothing of the box
 is touched before. Then what it replaces is moved under
 var/lib/ruche/removed/restore-<time>/, kept until every target has a
 successful backup made after the restore, and the restored pack is applied.
-ruche up must not run meanwhile: stop it first.
+While ruche up runs, it stops its services for the restore, then starts
+again from the restored pack.
 
 With --to DIR, the snapshot is only extracted into DIR (empty or missing)
 and verified; the box is not touched.
@@ -154,8 +155,28 @@ func runBackupRestore(ctx context.Context, g *globalOptions, bo *backupOptions, 
 		return err
 	}
 	lang := g.lang(p)
-	if opts.To == "" && dialDaemon(root) != nil {
-		return i18n.Errorf(msgRestoreDaemon, root)
+	// While ruche up runs, it stops its services for the restore and
+	// starts again from the restored pack afterwards, whatever happens.
+	var daemon *controlClient
+	if opts.To == "" {
+		daemon = dialDaemon(root)
+	}
+	if daemon != nil {
+		if err := daemon.pause(ctx); err != nil {
+			return i18n.Wrap(err, msgRestoreDaemon, root)
+		}
+		printf(g.streams.Out, lang, msgRestorePaused)
+		defer func() {
+			if err := daemon.restart(context.WithoutCancel(ctx)); err != nil {
+				printf(g.streams.Err, lang, msgRestoreNoRestart, err)
+				return
+			}
+			if waitDaemon(root, 2*time.Minute) {
+				printf(g.streams.Out, lang, msgRestoreRestarted)
+			} else {
+				printf(g.streams.Err, lang, msgRestoreNoRestart, "2 min")
+			}
+		}()
 	}
 	if p == nil && opts.Repo == "" {
 		return g.usage(lang, i18n.Errorf(msgRestoreBareMetal, root))
@@ -223,6 +244,9 @@ func runBackupRestore(ctx context.Context, g *globalOptions, bo *backupOptions, 
 	if err := applyLocal(ctx, ag, rep.Pack, rep.PackRaw, provision.ApplyOptions{Author: defaultAuthor(), Note: note}, lang); err != nil {
 		return err
 	}
+	if daemon != nil {
+		return nil // it starts again with the restored pack (deferred above)
+	}
 	up := filepath.Join(root, provision.PackPath)
 	if root != "/" {
 		up = "--root " + root + " " + up
@@ -230,6 +254,21 @@ func runBackupRestore(ctx context.Context, g *globalOptions, bo *backupOptions, 
 	printf(out, lang, msgRestoreStart, up)
 	return nil
 }
+
+var (
+	msgRestorePaused = i18n.M{
+		FR: "ruche up tourne : ses services sont arrêtés pendant la restauration",
+		EN: "ruche up runs: its services are stopped during the restore",
+	}
+	msgRestoreRestarted = i18n.M{
+		FR: "ruche up a redémarré avec le pack restauré",
+		EN: "ruche up started again with the restored pack",
+	}
+	msgRestoreNoRestart = i18n.M{
+		FR: "ruche up n'a pas redémarré (%v) : relancez-le",
+		EN: "ruche up did not start again (%v): start it",
+	}
+)
 
 var msgRestoreFromRevision = i18n.M{
 	FR: "ruche : le pack en service est invalide ; les cibles de sauvegarde sont prises dans sa dernière révision",

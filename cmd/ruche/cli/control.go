@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -106,4 +107,42 @@ func (c *controlClient) status(ctx context.Context) (controlStatus, error) {
 		return st, fmt.Errorf("control socket: %w", err)
 	}
 	return st, nil
+}
+
+// post sends a bodiless POST to the daemon and checks it answered 2xx.
+func (c *controlClient) post(ctx context.Context, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://ruche"+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("control socket: POST %s: %s %s", path, resp.Status, bytes.TrimSpace(b))
+	}
+	return nil
+}
+
+// pause stops the services of the running box and makes it refuse
+// applies, for a restore in place.
+func (c *controlClient) pause(ctx context.Context) error { return c.post(ctx, "/pause") }
+
+// restart makes the running box start again from its live pack.
+func (c *controlClient) restart(ctx context.Context) error { return c.post(ctx, "/restart") }
+
+// waitDaemon waits (at most within) until a daemon answers on root's
+// control socket again.
+func waitDaemon(root string, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if dialDaemon(root) != nil {
+			return true
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return false
 }

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,6 +55,13 @@ type daemon struct {
 	applyErr   error // the last apply's failure, for /healthz
 	services   []provision.ServiceSpec
 	lastResult *provision.Result
+
+	// A restore in place (`ruche backup restore` while up runs) pauses the
+	// box: services stopped, no apply; then it asks for a restart, and the
+	// daemon starts again from the restored live pack (restart).
+	paused  atomic.Bool
+	restart atomic.Bool
+	cancel  context.CancelFunc
 }
 
 var (
@@ -67,6 +75,10 @@ var (
 	msgUpRunning = i18n.M{
 		FR: "ruche up tourne déjà pour %s (socket %s)",
 		EN: "ruche up already runs for %s (socket %s)",
+	}
+	msgPausedApply = i18n.M{
+		FR: "une restauration est en cours : la box ne prend pas de nouveau pack avant de redémarrer",
+		EN: "a restore is running: the box takes no new pack until it restarts",
 	}
 	msgInvalidLive = i18n.M{
 		FR: "le pack modifié est invalide ; la box garde la révision en cours",
@@ -99,12 +111,37 @@ func runUp(ctx context.Context, g *globalOptions, opts upOptions, file string) e
 	}
 	log := slog.New(slog.NewTextHandler(g.streams.Err, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	d := &daemon{g: g, opts: opts, root: root, log: log.With("component", "daemon")}
-	return d.run(ctx, p, raw, log)
+	if err := d.run(ctx, p, raw, log); err != nil || !d.restart.Load() {
+		return err
+	}
+	return d.reexec()
+}
+
+// reexec starts ruche up again in this process, from the live pack (a
+// restore in place replaced it and the data under the running box): every
+// handle on the old database and files is gone, as after a reboot.
+func (d *daemon) reexec() error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	args := []string{exe, "up", "--root", d.root, "--http", d.opts.HTTP, "--https", d.opts.HTTPS,
+		"--smtp", d.opts.SMTP, "--author", d.opts.Author}
+	if d.opts.Restic != "" {
+		args = append(args, "--restic", d.opts.Restic)
+	}
+	if d.g.Lang != "" {
+		args = append(args, "--lang", d.g.Lang)
+	}
+	args = append(args, filepath.Join(d.root, provision.PackPath))
+	d.log.Info("starting again", "args", args[1:])
+	return syscall.Exec(exe, args, os.Environ())
 }
 
 func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *slog.Logger) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	d.cancel = cancel
 
 	if d.db, err = openStore(ctx, d.root); err != nil {
 		return err
@@ -307,6 +344,9 @@ func (d *daemon) shutdown() {
 // file) and applies it. An invalid edit is reported and the box keeps
 // running what it has.
 func (d *daemon) reapplyLive(ctx context.Context, author string, force bool) {
+	if d.paused.Load() {
+		return // a restore is writing the box; the restart applies it
+	}
 	live := filepath.Join(d.root, provision.PackPath)
 	raw, err := os.ReadFile(live)
 	if err != nil {
@@ -403,6 +443,26 @@ func (d *daemon) serveControl(ctx context.Context) (net.Listener, error) {
 		}
 		writeJSON(w, d.controlApply(r.Context(), req))
 	})
+	// A restore in place: stop the services that use the data, refuse
+	// applies, then restart from the restored live pack.
+	mux.HandleFunc("POST /pause", func(w http.ResponseWriter, r *http.Request) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.paused.Store(true)
+		d.log.Info("paused for a restore: stopping the services")
+		if err := d.sup.Ensure(r.Context(), nil); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		d.services = nil
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /restart", func(w http.ResponseWriter, r *http.Request) {
+		d.log.Info("restarting from the live pack")
+		d.restart.Store(true)
+		w.WriteHeader(http.StatusNoContent)
+		go d.cancel()
+	})
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"services": d.sup.Status(), "health": d.health()})
 	})
@@ -420,6 +480,10 @@ func (d *daemon) serveControl(ctx context.Context) (net.Listener, error) {
 func (d *daemon) controlApply(ctx context.Context, req controlApply) controlOutput {
 	lang := i18n.Parse(req.Lang)
 	var out, errOut bytes.Buffer
+	if d.paused.Load() {
+		fmt.Fprintln(&errOut, msgPausedApply.Sprintf(lang))
+		return controlOutput{Stderr: errOut.String(), Code: ExitFailed}
+	}
 	p, err := provision.Load(req.File, req.Pack)
 	if err != nil {
 		fmt.Fprintln(&errOut, i18n.Localize(err, lang))
