@@ -283,3 +283,27 @@ func TestMessagesInBothLanguages(t *testing.T) {
 		}
 	}
 }
+
+func TestProgressFile(t *testing.T) {
+	root := t.TempDir()
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	var seen []Progress
+	write, done := progressWriter(root, func() time.Time { return now }, func(p Progress) { seen = append(seen, p) })
+	write(Progress{Target: "usb", Percent: 42, FilesDone: 10, FilesTotal: 20, ETA: 90 * time.Second})
+	write(Progress{Target: "usb", Percent: 43}) // within the second: passed on, not written
+	if len(seen) != 2 {
+		t.Errorf("the terminal's callback got %d updates, want 2", len(seen))
+	}
+	r, ok := ReadProgress(root, now.Add(time.Second))
+	if !ok || r.Target != "usb" || r.Percent != 42 || r.FilesTotal != 20 || r.ETASeconds != 90 {
+		t.Fatalf("ReadProgress: %+v, %v", r, ok)
+	}
+	// A file left by a killed backup is not a running backup.
+	if _, ok := ReadProgress(root, now.Add(time.Minute)); ok {
+		t.Error("a stale progress file reads as a running backup")
+	}
+	done()
+	if _, ok := ReadProgress(root, now); ok {
+		t.Error("the progress file outlives the backup")
+	}
+}

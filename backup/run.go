@@ -131,6 +131,9 @@ func Run(ctx context.Context, o Options, p *provision.Pack) (*Report, error) {
 			delete(state.Targets, name)
 		}
 	}
+	progress, done := progressWriter(root, o.now, o.Progress)
+	o.Progress = progress
+	defer done()
 	tags := []string{TagRuche, TagRevisionPrefix + strconv.Itoa(report.Revision)}
 	var stateErr error
 	for _, t := range p.Backup.Targets {

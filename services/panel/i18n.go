@@ -137,6 +137,8 @@ var texts = map[string]i18n.M{
 	"dash.apply.ok":    {FR: "Dernière application réussie.", EN: "Last apply succeeded."},
 	"dash.apply.fail":  {FR: "La dernière application a échoué : %s", EN: "The last apply failed: %s"},
 	"dash.backups":     {FR: "Sauvegardes", EN: "Backups"},
+	"dash.running":     {FR: "Sauvegarde en cours vers « %s » : %d fichiers sur %d", EN: "Backup running to %q: %d of %d files"},
+	"dash.eta":         {FR: "encore environ %d min", EN: "about %d min left"},
 	"dash.target":      {FR: "Destination", EN: "Target"},
 	"dash.lastsuccess": {FR: "Dernière réussie", EN: "Last success"},
 	"dash.lastattempt": {FR: "Dernier essai", EN: "Last attempt"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ruche-box/ruche/backup"
 	"github.com/ruche-box/ruche/provision"
 	"github.com/ruche-box/ruche/provision/i18n"
 	"github.com/ruche-box/ruche/provision/store"
@@ -1487,5 +1489,28 @@ func TestLocalPath(t *testing.T) {
 		if got := localPath(in); got != want {
 			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A backup in progress (its progress file, written by whoever runs it)
+// shows on the dashboard and in /api/status.
+func TestDashboardShowsRunningBackup(t *testing.T) {
+	f := newFixture(t, true)
+	path := filepath.Join(f.root, backup.ProgressFile)
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	data := fmt.Sprintf(`{"target":"usb","percent":42,"files_done":420,"files_total":1000,"eta_seconds":150,"updated":%q}`, time.Now().Format(time.RFC3339Nano))
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	body := f.do(withSession(req("GET", "/", nil), f.session("alice"))).Body.String()
+	for _, want := range []string{"Sauvegarde en cours vers « usb » : 420 fichiers sur 1000", `<progress id="backup-progress" max="100" value="42">`, "encore environ 3 min"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
+	}
+	rec := f.do(withSession(req("GET", "/api/status", nil), f.session("alice")))
+	var st Status
+	if err := json.Unmarshal(rec.Body.Bytes(), &st); err != nil || st.BackupRunning == nil || st.BackupRunning.Target != "usb" || st.BackupRunning.Percent != 42 {
+		t.Errorf("/api/status: %v %s", err, rec.Body.String())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"html/template"
 	"io/fs"
+	"math"
 	"net/http"
 	"net/url"
 	"path"
@@ -26,6 +27,8 @@ var funcs = template.FuncMap{
 	"bytes":   humanBytes,
 	"percent": percent,
 	"minutes": minutes,
+	// minutesLeft rounds a backup's remaining time up to whole minutes.
+	"minutesLeft": func(seconds float64) int { return int(math.Ceil(seconds / 60)) },
 }
 
 // pages are the panel's pages, each parsed with the layout: every page

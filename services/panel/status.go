@@ -30,6 +30,8 @@ type Status struct {
 	Disks    []DiskStatus    `json:"disks"`
 	// Backups has one entry per target of the pack, in its order.
 	Backups []BackupStatus `json:"backups"`
+	// BackupRunning is the backup in progress, if one runs.
+	BackupRunning *backup.RunningBackup `json:"backup_running,omitempty"`
 }
 
 // ApplyStatus is the outcome of the daemon's last apply.
@@ -138,6 +140,9 @@ func (p *Panel) status(lang i18n.Lang) Status {
 				b.Error = ts.LastError[string(lang)]
 			}
 			st.Backups = append(st.Backups, b)
+		}
+		if r, ok := backup.ReadProgress(root, time.Now()); ok {
+			st.BackupRunning = r
 		}
 	}
 	return st
