@@ -116,6 +116,11 @@ func TestUp(t *testing.T) {
 		code, _, err := get(addr, "panel.localhost", "/healthz")
 		return err == nil && code == http.StatusOK
 	})
+	// The URLs are printed once everything listens, a moment after
+	// /healthz first answers.
+	eventually(t, 10*time.Second, "ruche up did not print the URLs", func() bool {
+		return strings.Contains(stdout.String(), "Ctrl+C")
+	})
 	if !strings.Contains(stdout.String(), "http://panel.localhost:") || !strings.Contains(stdout.String(), "http://vitrine.localhost:") {
 		t.Errorf("ruche up did not print the URLs:\n%s", stdout.String())
 	}
