@@ -24,7 +24,7 @@ func (p *Panel) home(c *call) {
 	c.page(http.StatusOK, "dashboard", text(c.lang, "dash.title"), "home", struct {
 		Status Status
 		Links  links
-	}{p.status(c.lang), l})
+	}{p.staffStatus(c), l})
 }
 
 func displayName(u provision.User) string {

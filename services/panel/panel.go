@@ -60,6 +60,10 @@ type Options struct {
 	// Root is the box's root ("/" on a box): the dashboard reads the disk,
 	// the pack's revisions and the backups' state under it.
 	Root string
+	// CACertPath is the local certificate authority's root certificate
+	// (PEM), which /ca offers for download when the pack's box.tls is
+	// internal; the daemon gives web.LocalCARootPath(root). Empty: none.
+	CACertPath string
 	// Services reports the supervised services, for the dashboard.
 	Services func() []provision.ServiceStatus
 	// Listen are the addresses the web server listens on: the ports a

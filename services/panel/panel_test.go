@@ -93,13 +93,14 @@ func newFixture(t *testing.T, withPasswords bool) *fixture {
 	reg.MustRegister(c)
 	c.Add(3)
 	f.p = New(Options{
-		Lang:     func() i18n.Lang { return f.lang },
-		Health:   func() Health { return f.health },
-		Gatherer: reg,
-		Version:  "v0.1.0-test",
-		DB:       db,
-		Pack:     func() *provision.Pack { return f.pack },
-		Root:     root,
+		Lang:       func() i18n.Lang { return f.lang },
+		Health:     func() Health { return f.health },
+		Gatherer:   reg,
+		Version:    "v0.1.0-test",
+		DB:         db,
+		Pack:       func() *provision.Pack { return f.pack },
+		Root:       root,
+		CACertPath: filepath.Join(root, "ca", "root.crt"),
 		Services: func() []provision.ServiceStatus {
 			return []provision.ServiceStatus{
 				{Name: "postfix", State: provision.StateRunning, PID: 42, Since: f.clock.Add(-time.Hour)},
@@ -245,6 +246,8 @@ func TestRoleMatrix(t *testing.T) {
 		"GET /assets/{file}":  {200, 200, 200, 200},
 		"GET /healthz":        {200, 200, 200, 200},
 		"GET /metrics":        {200, 200, 200, 200},
+		"GET /ca":             {200, 200, 200, 200},
+		"GET /ca.crt":         {200, 200, 200, 200},
 		"POST /api/session":   {200, 200, 200, 200},
 		"GET /api/session":    {401, 200, 200, 200},
 		"DELETE /api/session": {401, 204, 204, 204},
@@ -280,6 +283,7 @@ func TestRoleMatrix(t *testing.T) {
 		"POST /tickets/{id}":          {"status": {"in_progress"}, "assignee": {"tech1"}, "minutes": {"5"}},
 		"POST /tickets/{id}/comments": {"body": {"Merci."}},
 	}
+	writeTestCA(t, f.p.opts.CACertPath)
 	bobs, err := f.db.CreateTicket(t.Context(), store.NewTicket{Title: "Ticket de la matrice", Author: "bob"}, f.clock, false)
 	if err != nil {
 		t.Fatal(err)
@@ -1257,6 +1261,7 @@ func TestPagesRender(t *testing.T) {
 	f := newFixture(t, true)
 	writeBackupState(t, f.root)
 	setup := f.setupToken("carol")
+	writeTestCA(t, f.p.opts.CACertPath)
 	for _, lang := range []string{"fr", "en"} {
 		for _, c := range []struct {
 			name  string
@@ -1269,6 +1274,7 @@ func TestPagesRender(t *testing.T) {
 			{"home", req("GET", "/", nil), "bob"},
 			{"account", req("GET", "/account", nil), "bob"},
 			{"error", req("GET", "/nope", nil), ""},
+			{"ca", req("GET", "/ca", nil), ""},
 		} {
 			c.r.AddCookie(&http.Cookie{Name: langCookie, Value: lang})
 			c.r.Header.Set("Accept", "text/html,application/xhtml+xml")

@@ -78,6 +78,10 @@ func (p *Panel) table() []route {
 		{method: "GET", pattern: "/assets/{file}", access: anyone, handle: p.asset},
 		{method: "GET", pattern: "/healthz", access: anyone, handle: p.healthz},
 		{method: "GET", pattern: "/metrics", access: lanOnly, handle: p.serveMetrics},
+		// The local CA's certificate (ca.go): public, a device needs it
+		// before it can trust the panel's HTTPS.
+		{method: "GET", pattern: "/ca", access: anyone, handle: p.caPage},
+		{method: "GET", pattern: "/ca.crt", access: anyone, handle: p.caFile},
 
 		{method: "POST", pattern: "/api/session", access: anyone, noToken: true, handle: p.apiLogin},
 		{method: "GET", pattern: "/api/session", access: everyone, handle: p.apiSession},

@@ -1,6 +1,7 @@
 package panel
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/ruche-box/ruche/backup"
 	"github.com/ruche-box/ruche/provision"
 	"github.com/ruche-box/ruche/provision/i18n"
+	"github.com/ruche-box/ruche/provision/store"
 	"github.com/ruche-box/ruche/services/health"
 )
 
@@ -32,6 +34,16 @@ type Status struct {
 	Backups []BackupStatus `json:"backups"`
 	// BackupRunning is the backup in progress, if one runs.
 	BackupRunning *backup.RunningBackup `json:"backup_running,omitempty"`
+	// OpenTickets counts the tickets not resolved; OpenByStatus splits
+	// them by status, for the dashboard's links.
+	OpenTickets  int           `json:"open_tickets"`
+	OpenByStatus []StatusCount `json:"-"`
+}
+
+// StatusCount is the number of tickets in a status.
+type StatusCount struct {
+	Status string
+	Count  int
 }
 
 // ApplyStatus is the outcome of the daemon's last apply.
@@ -170,7 +182,41 @@ func deviceOf(path string) uint64 {
 	return 0
 }
 
+// staffStatus is the box's state as staff see it: status with the open
+// tickets.
+func (p *Panel) staffStatus(c *call) Status {
+	st := p.status(c.lang)
+	p.countOpenTickets(c.r.Context(), &st)
+	return st
+}
+
+// countOpenTickets fills st's open tickets: every status but resolved, in
+// the statuses' order. Left at zero (and logged) when the database cannot
+// say.
+func (p *Panel) countOpenTickets(ctx context.Context, st *Status) {
+	if p.opts.DB == nil {
+		return
+	}
+	list, err := p.opts.DB.Tickets(ctx, store.TicketFilter{})
+	if err != nil {
+		p.log.Warn("status: tickets", "err", err)
+		return
+	}
+	by := map[string]int{}
+	for _, t := range list {
+		if t.Status != store.StatusResolved {
+			by[t.Status]++
+			st.OpenTickets++
+		}
+	}
+	for _, s := range store.TicketStatuses {
+		if s != store.StatusResolved && by[s] > 0 {
+			st.OpenByStatus = append(st.OpenByStatus, StatusCount{Status: s, Count: by[s]})
+		}
+	}
+}
+
 // apiStatus is GET /api/status.
 func (p *Panel) apiStatus(c *call) {
-	writeJSON(c.w, http.StatusOK, p.status(c.lang))
+	writeJSON(c.w, http.StatusOK, p.staffStatus(c))
 }

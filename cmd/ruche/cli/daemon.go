@@ -170,6 +170,7 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 		DB:              d.db,
 		Pack:            func() *provision.Pack { p, _ := d.currentPack(); return p },
 		Root:            d.root,
+		CACertPath:      web.LocalCARootPath(d.root),
 		Services:        d.sup.Status,
 		Listen:          []string{d.opts.HTTP, d.opts.HTTPS},
 		Log:             log.With("component", "panel"),
