@@ -162,6 +162,10 @@ func runBackupRestore(ctx context.Context, g *globalOptions, bo *backupOptions, 
 		daemon = dialDaemon(root)
 	}
 	if daemon != nil {
+		st, err := daemon.status(ctx)
+		if err != nil {
+			return i18n.Wrap(err, msgRestoreDaemon, root)
+		}
 		if err := daemon.pause(ctx); err != nil {
 			return i18n.Wrap(err, msgRestoreDaemon, root)
 		}
@@ -171,7 +175,7 @@ func runBackupRestore(ctx context.Context, g *globalOptions, bo *backupOptions, 
 				printf(g.streams.Err, lang, msgRestoreNoRestart, err)
 				return
 			}
-			if waitDaemon(root, 2*time.Minute) {
+			if waitRestarted(context.WithoutCancel(ctx), root, st.Started, 2*time.Minute) {
 				printf(g.streams.Out, lang, msgRestoreRestarted)
 			} else {
 				printf(g.streams.Err, lang, msgRestoreNoRestart, "2 min")

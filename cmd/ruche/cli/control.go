@@ -87,6 +87,8 @@ func (c *controlClient) apply(ctx context.Context, req controlApply) (controlOut
 type controlStatus struct {
 	Services []provision.ServiceStatus `json:"services"`
 	Health   panel.Health              `json:"health"`
+	// Started is when this run of the daemon started.
+	Started time.Time `json:"started"`
 }
 
 func (c *controlClient) status(ctx context.Context) (controlStatus, error) {
@@ -134,13 +136,16 @@ func (c *controlClient) pause(ctx context.Context) error { return c.post(ctx, "/
 // restart makes the running box start again from its live pack.
 func (c *controlClient) restart(ctx context.Context) error { return c.post(ctx, "/restart") }
 
-// waitDaemon waits (at most within) until a daemon answers on root's
-// control socket again.
-func waitDaemon(root string, within time.Duration) bool {
+// waitRestarted waits (at most within) until a daemon that started after
+// the one that ran at before answers on root's control socket: right
+// after a restart is asked, the old one may still answer.
+func waitRestarted(ctx context.Context, root string, before time.Time, within time.Duration) bool {
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
-		if dialDaemon(root) != nil {
-			return true
+		if c := dialDaemon(root); c != nil {
+			if st, err := c.status(ctx); err == nil && st.Started.After(before) {
+				return true
+			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

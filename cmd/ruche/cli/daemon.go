@@ -62,6 +62,9 @@ type daemon struct {
 	paused  atomic.Bool
 	restart atomic.Bool
 	cancel  context.CancelFunc
+	// started tells one run of the daemon from the next (a restart keeps
+	// the process): `ruche backup restore` waits for a new one.
+	started time.Time
 }
 
 var (
@@ -142,6 +145,7 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d.cancel = cancel
+	d.started = time.Now()
 
 	if d.db, err = openStore(ctx, d.root); err != nil {
 		return err
@@ -465,7 +469,7 @@ func (d *daemon) serveControl(ctx context.Context) (net.Listener, error) {
 		go d.cancel()
 	})
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, map[string]any{"services": d.sup.Status(), "health": d.health()})
+		writeJSON(w, map[string]any{"services": d.sup.Status(), "health": d.health(), "started": d.started})
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(l)
