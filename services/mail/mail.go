@@ -91,6 +91,7 @@ func (Renderer) Render(in *provision.RenderInput, out *provision.Desired) error 
 	stage("main.cf", mainCF(in, srs), 0o644)
 	stage("master.cf", masterCF(listen), 0o644)
 	stage("virtual", virtualTable(in.Pack), 0o644)
+	stage("generic", genericTable(in.Pack), 0o644)
 	stage("activate.sh", activateScript(in), 0o755)
 
 	out.Services = append(out.Services, provision.ServiceSpec{
@@ -293,6 +294,9 @@ func mainCF(in *provision.RenderInput, srs ports) string {
 		if port == 465 {
 			set("smtp_tls_wrappermode", "yes")
 		}
+		if genericTable(p) != header {
+			set("smtp_generic_maps", "hash:"+in.Abs(ConfDir+"/generic"))
+		}
 		if r.Username != "" {
 			set("smtp_sasl_auth_enable", "yes")
 			set("smtp_sasl_password_maps", "hash:"+in.Abs(ConfDir+"/sasl_passwd"))
@@ -410,6 +414,23 @@ func virtualTable(p *provision.Pack) string {
 	return b.String()
 }
 
+// genericTable rewrites, on the way out to the relay, the box's own
+// addresses when they are under <hostname>.local (a box without
+// box.domain): no relay accepts a sender it cannot route a bounce to, and
+// most insist on the account they authenticate. Its mail (alerts, the
+// wiki) then leaves as the relay's account.
+func genericTable(p *provision.Pack) string {
+	r := p.Mail.Relay
+	if r == nil || p.Box.Domain != "" || !strings.Contains(r.Username, "@") {
+		return header
+	}
+	account, ok := provision.EmailASCII(r.Username)
+	if !ok {
+		return header
+	}
+	return header + "@" + origin(p) + " " + account + "\n"
+}
+
 // shQuote quotes s for sh.
 func shQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
@@ -422,7 +443,7 @@ func activateScript(in *provision.RenderInput) string {
 	p := in.Pack
 	stage, conf := in.Abs(StageDir), in.Abs(ConfDir)
 	var relay string
-	maps := "virtual"
+	maps := "virtual generic"
 	if r := p.Mail.Relay; r != nil && r.Username != "" {
 		port := r.Port
 		if port == 0 {
@@ -460,7 +481,7 @@ if [ "${1:-start}" = start ] && %s -c "$conf" status >/dev/null 2>&1; then
 fi
 rm -rf "$new"
 mkdir -m 0755 "$new"
-cp "$stage/main.cf" "$stage/master.cf" "$stage/virtual" "$new/"
+cp "$stage/main.cf" "$stage/master.cf" "$stage/virtual" "$stage/generic" "$new/"
 %sfor m in %s; do %s "hash:$new/$m"; done
 [ ! -e "$new/sasl_passwd" ] || chmod 0600 "$new/sasl_passwd" "$new/sasl_passwd.db"
 if ! out=$(%s -c "$new" check 2>&1); then
@@ -470,7 +491,7 @@ if ! out=$(%s -c "$new" check 2>&1); then
 	exit 1
 fi
 # One rename per file: the tables first, main.cf last.
-for f in virtual.db sasl_passwd.db virtual sasl_passwd master.cf main.cf; do
+for f in virtual.db generic.db sasl_passwd.db virtual generic sasl_passwd master.cf main.cf; do
 	if [ -e "$new/$f" ]; then mv -f "$new/$f" "$conf/$f"; else rm -f "$conf/$f"; fi
 done
 rm -rf "$new"

@@ -147,3 +147,26 @@ func TestListenService(t *testing.T) {
 		t.Errorf("srsPorts: %v", p)
 	}
 }
+
+func TestGenericTable(t *testing.T) {
+	// A box without box.domain: its own mail leaves as the relay's account.
+	files, _ := render(t, `apiVersion: ruche/v1
+kind: Pack
+association: {name: A, slug: aa}
+box: {hostname: jardin}
+panel: {users: [{login: alice, role: admin, email: a@example.org}]}
+mail:
+  relay: {host: smtp.example.net, username: Box@Amis-Jardin.org, password_secret: relay}
+`, "127.0.0.1:2525")
+	if g := files[StageDir+"/generic"]; !strings.HasSuffix(g, "@jardin.local box@amis-jardin.org\n") {
+		t.Errorf("generic:\n%s", g)
+	}
+	if !strings.Contains(files[StageDir+"/main.cf"], "smtp_generic_maps = hash:/r/etc/postfix-ruche/generic\n") {
+		t.Errorf("main.cf has no smtp_generic_maps")
+	}
+	// With a domain, the box's addresses are its own: nothing rewritten.
+	files, _ = render(t, testPack, ":25")
+	if g := files[StageDir+"/generic"]; g != header || strings.Contains(files[StageDir+"/main.cf"], "smtp_generic_maps") {
+		t.Errorf("a box with a domain rewrites its senders:\n%s", g)
+	}
+}

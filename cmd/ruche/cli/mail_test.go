@@ -274,6 +274,13 @@ func TestMailAliasesRelayAndRefusals(t *testing.T) {
 		t.Errorf("mail from the box itself: %v", err)
 	}
 	waitDelivered(t, b.relay, "alert", []string{"admin@faraway.test"})
+	// A box without box.domain sends as the relay's account: no relay
+	// takes a sender under .local.
+	for _, m := range b.relay.Messages() {
+		if strings.Contains(string(m.Data), "Subject: alert\r\n") && m.From != "box@amis-jardin.org" {
+			t.Errorf("the box's own mail reached the relay from %q, want box@amis-jardin.org", m.From)
+		}
+	}
 
 	// Nothing of the relay's password in what Ruche rendered or logged.
 	err = filepath.Walk(b.root, func(path string, info os.FileInfo, err error) error {
