@@ -65,6 +65,7 @@ type daemon struct {
 	// started tells one run of the daemon from the next (a restart keeps
 	// the process): `ruche backup restore` waits for a new one.
 	started time.Time
+	alerter mailAlerter
 }
 
 var (
@@ -165,6 +166,12 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 	}
 	d.engine.Reloader = d
 
+	// One alerter for the whole daemon (disk and clock alerts, backups,
+	// tickets): mail goes through the box's Postfix when the pack has mail.
+	alerter := notify.NewAlerter(notify.BoxClient(d.root, p, d.opts.SMTP), d.db, d.currentPack)
+	alerter.Log = log.With("component", "alerts")
+	d.alerter = mailAlerter{d: d, Alerter: alerter}
+
 	web.Handle(web.PanelHandler, panel.New(panel.Options{
 		Lang:            d.lang,
 		AssociationName: d.associationName,
@@ -179,7 +186,7 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 		Listen:          []string{d.opts.HTTP, d.opts.HTTPS},
 		Log:             log.With("component", "panel"),
 		// Ticket mails go through the box's Postfix, as d.monitor()'s alerts.
-		Notifier: mailAlerter{d: d, Alerter: notify.NewAlerter(notify.BoxClient(d.root, p, d.opts.SMTP), d.db, d.currentPack)},
+		Notifier: d.alerter,
 		// A password set in the panel goes to the wiki's users at the
 		// next apply: run one now, outside the request (an apply may
 		// reload what serves it).
@@ -215,7 +222,7 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 	if !backup.IsDrillBox(d.root) {
 		m := d.monitor(log)
 		go m.Run(ctx)
-		sched := backup.NewScheduler(backup.Options{Root: d.root, Restic: d.opts.Restic, Log: log.With("component", "backup"), Alerter: m.Alerter}, d.currentPack)
+		sched := backup.NewScheduler(backup.Options{Root: d.root, Restic: d.opts.Restic, Log: log.With("component", "backup"), Alerter: d.alerter}, d.currentPack)
 		go func() {
 			if err := sched.Run(ctx); err != nil {
 				d.log.Error("backup scheduler stopped", "err", err)
@@ -609,9 +616,6 @@ func (d *daemon) currentPack() (*provision.Pack, error) {
 // monitor watches the disks and the clock and mails the admins and
 // technicians through the box's Postfix about what goes wrong.
 func (d *daemon) monitor(log *slog.Logger) *health.Monitor {
-	p, _ := d.currentPack()
-	alerter := notify.NewAlerter(notify.BoxClient(d.root, p, d.opts.SMTP), d.db, d.currentPack)
-	alerter.Log = log.With("component", "alerts")
 	paths := []string{d.root}
 	// The box's state gets its own alerts when it is on another disk.
 	state := filepath.Join(d.root, provision.StateDir)
@@ -620,7 +624,7 @@ func (d *daemon) monitor(log *slog.Logger) *health.Monitor {
 	}
 	return &health.Monitor{
 		Paths:   paths,
-		Alerter: mailAlerter{d: d, Alerter: alerter},
+		Alerter: d.alerter,
 		Log:     log.With("component", "monitor"),
 	}
 }
