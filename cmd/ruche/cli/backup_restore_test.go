@@ -420,9 +420,7 @@ func TestBackupDrill(t *testing.T) {
 	b := newBackupBox(t, localTarget, 2<<20, nil)
 	// The restored box's php-fpm workers (www-data) traverse the folders
 	// above its scratch root, as on a box.
-	for d := b.root; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-		os.Chmod(d, 0o755)
-	}
+	traversable(b.root)
 	ticketID := addTicket(t, b.root)
 	if code, out, errOut := b.backup(t, "now"); code != 0 {
 		t.Fatalf("backup now: exit %d\n%s\n%s", code, out, errOut)
@@ -582,9 +580,7 @@ func TestBackupRestoreFromAnSFTPRepository(t *testing.T) {
 func TestBackupRestoreWhileUp(t *testing.T) {
 	needWiki(t)
 	b := newBackupBox(t, localTarget, 0, nil)
-	for d := b.root; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-		os.Chmod(d, 0o755) // php-fpm's workers (www-data) traverse it
-	}
+	traversable(b.root)
 	if code, out, errOut := b.backup(t, "now"); code != 0 {
 		t.Fatalf("backup now: exit %d\n%s\n%s", code, out, errOut)
 	}

@@ -79,10 +79,16 @@ func eventually(t *testing.T, within time.Duration, what string, check func() bo
 // (postfix, www-data) can traverse, as on a box: t.TempDir's are 0700.
 func boxRoot(t *testing.T) string {
 	root := t.TempDir()
+	traversable(root)
+	return root
+}
+
+// traversable opens root and the test's temporary folders above it to
+// traversal (0755), as a box's folders are.
+func traversable(root string) {
 	for d := root; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
 		os.Chmod(d, 0o755)
 	}
-	return root
 }
 
 func TestUp(t *testing.T) {

@@ -24,9 +24,7 @@ import (
 func wikiRoot(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	for d := root; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-		os.Chmod(d, 0o755)
-	}
+	traversable(root)
 	return root
 }
 

@@ -115,9 +115,7 @@ func TestWiki(t *testing.T) {
 	root := t.TempDir()
 	// php-fpm's workers run as www-data: they must traverse the test's
 	// temporary folders (0700 by default).
-	for d := root; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-		os.Chmod(d, 0o755)
-	}
+	traversable(root)
 	withSecrets(t, root)
 	raw, err := os.ReadFile(filepath.Join(examples, "demo.yaml"))
 	if err != nil {
