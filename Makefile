@@ -12,7 +12,10 @@ BIN := bin
 # Debian packages the tests use: systemd-analyze (calendar golden tests),
 # DokuWiki and php-fpm (the wiki, also in the demo pack).
 # Postfix, postsrsd and the SASL modules (mail), msmtp (the wiki's mail).
-TEST_PACKAGES := systemd ca-certificates git dokuwiki php8.2-fpm msmtp postfix postsrsd libsasl2-modules openssh-server openssh-client
+# Chromium: the panel's end-to-end tests and screenshots (headless).
+# mmdebstrap and systemd-nspawn (systemd-container): the systemd backend's
+# tests boot a real systemd in a container (nsenter is util-linux's).
+TEST_PACKAGES := systemd ca-certificates git dokuwiki php8.2-fpm msmtp postfix postsrsd libsasl2-modules openssh-server openssh-client chromium mmdebstrap systemd-container
 DEMO_PACKAGES := ca-certificates dokuwiki php8.2-fpm msmtp postfix postsrsd libsasl2-modules
 
 .PHONY: all build ruche deps test-deps demo-deps demo test test-short lint bench fuzz clean
@@ -94,6 +97,9 @@ BENCH_WEB_FLAGS := -ruche $(BIN)/ruche -raw $(BIN)/bench-web.txt
 # of the start page and once its workers stopped, and how long the wiki is
 # gone when php-fpm's master is killed. Section wiki.
 BENCH_WIKI_FLAGS := -ruche $(BIN)/ruche
+# The panel (cmd/benchpanel): dashboard and ticket list p50/p99 under 50
+# sessions at once (50 × 40 requests), memory of `ruche up` with 1,000
+# tickets. Section panel.
 BENCH_PACKAGES := caddy wrk strace dokuwiki php8.2-fpm
 bench: deps $(BIN)/ruche $(BIN)/restic
 	$(call apt_install,$(BENCH_PACKAGES))
@@ -112,6 +118,7 @@ bench: deps $(BIN)/ruche $(BIN)/restic
 	$(GO) run ./cmd/benchweb $(BENCH_WEB_FLAGS) -command "make bench   (go run ./cmd/benchweb $(BENCH_WEB_FLAGS))"
 	$(GO) run ./cmd/benchwiki $(BENCH_WIKI_FLAGS) -command "make bench   (go run ./cmd/benchwiki $(BENCH_WIKI_FLAGS))"
 	$(GO) run ./cmd/benchbackup -ruche $(BIN)/ruche -restic $(BIN)/restic -command "make bench   (go run ./cmd/benchbackup -ruche $(BIN)/ruche -restic $(BIN)/restic)"
+	$(GO) run ./cmd/benchpanel -ruche $(BIN)/ruche -command "make bench   (go run ./cmd/benchpanel -ruche $(BIN)/ruche)"
 
 FUZZTIME ?= 10m
 fuzz: deps

@@ -421,6 +421,19 @@ type RestoreOptions struct {
 	// secret when the box has none yet (a bare-metal restore: the
 	// snapshots never hold that password).
 	PasswordFile string
+	// Found is the snapshot FindSnapshot already resolved for Snapshot
+	// and Host, when the caller looked for it (to choose among targets):
+	// asking restic again costs its key opening, most of a second. nil
+	// means look it up.
+	Found *Snapshot
+}
+
+// snapshot is the snapshot to restore: Found, else FindSnapshot's answer.
+func (o RestoreOptions) snapshot(ctx context.Context) (Snapshot, error) {
+	if o.Found != nil {
+		return *o.Found, nil
+	}
+	return FindSnapshot(ctx, o.Repo, o.Snapshot, o.Host)
 }
 
 // RestoreReport is what a restore did.
@@ -464,7 +477,7 @@ func Extract(ctx context.Context, o RestoreOptions, dir string) (*RestoreReport,
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	snap, err := FindSnapshot(ctx, o.Repo, o.Snapshot, o.Host)
+	snap, err := o.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -585,7 +598,7 @@ func RestoreBox(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 	}
 	defer unlock()
 
-	snap, err := FindSnapshot(ctx, o.Repo, o.Snapshot, o.Host)
+	snap, err := o.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -245,6 +245,61 @@ func (s *Scheduler) nextBackup(root string, st *ScheduleState) (time.Time, strin
 	return spec.Next(last.In(loc)), ""
 }
 
+// RunOnce runs what Run runs when a backup is due, once and now: the backup
+// and the retention, then the restore drill and the repository check when
+// theirs are due, recording each in the schedule state as Run does. It is
+// the work of the systemd timer (`ruche backup run-scheduled`), which
+// replaces Run on a box with systemd; systemd runs one at a time, and a
+// `ruche backup now` at the same moment makes this backup step aside (the
+// box's backup lock). The jobs' failures are logged and kept in the state
+// (the panel shows them, alerts mail them), and returned.
+func (s *Scheduler) RunOnce(ctx context.Context) error {
+	root, err := s.root()
+	if err != nil {
+		return err
+	}
+	log := s.log().With("component", "backup-scheduler")
+	if IsDrillBox(root) {
+		log.Info("restore drill's box: no scheduled backups")
+		return nil
+	}
+	if _, problem := s.nextBackup(root, &ScheduleState{}); problem != "" {
+		return errors.New(problem)
+	}
+	st, err := ReadScheduleState(root)
+	if err != nil {
+		log.Warn("schedule state unreadable, starting a new one", "err", err)
+		st = &ScheduleState{}
+	}
+	if st.Since.IsZero() {
+		st.Since = s.clock().Now()
+	}
+	s.runDue(ctx, root, st, log)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range []map[string]string{st.BackupError, st.DrillError, st.CheckError} {
+		if e != nil {
+			errs = append(errs, recordedError(e))
+		}
+	}
+	return joinLocalized(errs...)
+}
+
+// recordedError is a job's failure as the schedule state keeps it, in both
+// languages.
+type recordedError map[string]string
+
+func (e recordedError) Error() string { return e.Localize(i18n.FR) }
+
+func (e recordedError) Localize(lang i18n.Lang) string {
+	if s, ok := e[string(lang)]; ok {
+		return s
+	}
+	return e[string(i18n.FR)]
+}
+
 // runDue runs a due backup, then the weekly jobs that are due.
 func (s *Scheduler) runDue(ctx context.Context, root string, st *ScheduleState, log interface {
 	Info(string, ...any)
@@ -407,4 +462,28 @@ func joinLocalized(errs ...error) error {
 		return nil
 	}
 	return out
+}
+
+// OnCalendar is the calendar expression a systemd timer needs to back up
+// when Run would: backup.schedule (DefaultSchedule when empty) in the box's
+// timezone (box.timezone), which is added unless the schedule names its
+// own, since systemd would otherwise read it in the machine's timezone. An
+// expression that does not parse is returned with its error.
+func OnCalendar(p *provision.Pack) (string, error) {
+	expr := p.Backup.Schedule
+	if expr == "" {
+		expr = provision.DefaultSchedule
+	}
+	if _, err := calendar.Parse(expr); err != nil {
+		return "", fmt.Errorf("backup.schedule %q: %w", expr, err)
+	}
+	if tz := p.Box.Timezone; tz != "" {
+		// Parse reads a trailing zone name as the expression's own; a
+		// second one is a syntax error. So when the schedule already has
+		// one, adding the box's fails, and the schedule's is kept.
+		if _, err := calendar.Parse(expr + " " + tz); err == nil {
+			return expr + " " + tz, nil
+		}
+	}
+	return expr, nil
 }

@@ -24,21 +24,24 @@ const (
 const (
 	AlertTicketOpened   AlertKind = "ticket-opened"   // Key: the ticket's id
 	AlertTicketAnswered AlertKind = "ticket-answered" // Key: the ticket's id
+	// A password reset link, to the one user who asked (Key: the login).
+	AlertPasswordReset AlertKind = "password-reset"
 )
 
 // AlertKinds lists every kind, problems first.
 var AlertKinds = []AlertKind{
 	AlertBackupFailed, AlertBackupDiskMissing, AlertDiskFull, AlertClockUnsynchronised,
-	AlertTicketOpened, AlertTicketAnswered,
+	AlertTicketOpened, AlertTicketAnswered, AlertPasswordReset,
 }
 
 // Valid reports whether k is one of AlertKinds.
 func (k AlertKind) Valid() bool { return slices.Contains(AlertKinds, k) }
 
-// Event reports whether k is an event (a ticket opened or answered), told
-// every time, rather than a problem told once until it is cleared.
+// Event reports whether k is an event (a ticket opened or answered, a
+// password reset link), told every time, rather than a problem told once
+// until it is cleared.
 func (k AlertKind) Event() bool {
-	return k == AlertTicketOpened || k == AlertTicketAnswered
+	return k == AlertTicketOpened || k == AlertTicketAnswered || k == AlertPasswordReset
 }
 
 // Alert is one problem or event to tell people about.

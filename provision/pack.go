@@ -140,6 +140,10 @@ type User struct {
 	Name  string `yaml:"name"`
 	Role  string `yaml:"role"` // admin | technician | member
 	Email string `yaml:"email"`
+	// Disabled keeps the account (its tickets, comments and audit entries
+	// keep their author) but lets nobody log in with it, in the panel or
+	// the wiki, and sends it no mail: a volunteer who left.
+	Disabled bool `yaml:"disabled"`
 }
 
 // Roles a panel user may have.

@@ -379,6 +379,14 @@ var (
 		FR: "aucun utilisateur n'a le rôle admin : sans admin, personne ne peut gérer la box depuis le panneau",
 		EN: "no user has the role admin: without one, nobody can run the box from the panel",
 	}
+	msgAllAdminsDisabled = i18n.M{
+		FR: "tous les admins sont désactivés (disabled: true) : sans admin actif, personne ne peut gérer la box depuis le panneau",
+		EN: "every admin is disabled (disabled: true): without an active one, nobody can run the box from the panel",
+	}
+	msgAliasLoginDisabled = i18n.M{
+		FR: "l'utilisateur « %s » est désactivé (%s) : retirez-le de cet alias ou remplacez-le, sinon le courrier qui lui est destiné se perdrait",
+		EN: "user %q is disabled (%s): remove them from this alias or replace them, or the mail meant for them would be lost",
+	}
 )
 
 var (
@@ -829,6 +837,11 @@ func (v *validator) aliasRecipient(at, to string, mailDomains map[string]string,
 			v.add(at, msgAliasUnknownLogin, quoted(to))
 		case v.p.Panel.Users[i].Email == "":
 			v.add(at, msgAliasLoginNoEmail, quoted(to), fmt.Sprintf("panel.users[%d].email", i))
+		case v.p.Panel.Users[i].Disabled:
+			// Refused rather than skipped: a skipped recipient would drop
+			// the alias's mail without a word, and delivering to the
+			// address of someone who left would leak it.
+			v.add(at, msgAliasLoginDisabled, quoted(to), fmt.Sprintf("panel.users[%d].disabled", i))
 		}
 		return
 	}
@@ -1181,7 +1194,7 @@ func secretFields(p *Pack) []secretField {
 func (v *validator) panel() {
 	users := v.p.Panel.Users
 	logins := map[string]string{}
-	admin, badRole := false, false
+	admin, activeAdmin, badRole := false, false, false
 	for i, u := range users {
 		up := fmt.Sprintf("panel.users[%d]", i)
 		if v.required(up+".login", u.Login) {
@@ -1202,6 +1215,7 @@ func (v *validator) panel() {
 			badRole = true
 		case u.Role == RoleAdmin:
 			admin = true
+			activeAdmin = activeAdmin || !u.Disabled
 		}
 		if u.Email != "" {
 			v.email(up+".email", u.Email)
@@ -1211,6 +1225,8 @@ func (v *validator) panel() {
 	// already wrong, the admin may be the one mistyped: say that only.
 	if len(users) > 0 && !admin && !badRole {
 		v.add("panel.users", msgNoAdmin)
+	} else if admin && !activeAdmin {
+		v.add("panel.users", msgAllAdminsDisabled)
 	}
 }
 

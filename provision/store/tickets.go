@@ -161,11 +161,15 @@ func (db *DB) Ticket(ctx context.Context, id int64) (Ticket, error) {
 type TicketFilter struct {
 	Author string // only this user's tickets
 	Status string // only tickets in this status
+	// Limit and Offset page the list (a box keeps years of tickets, and
+	// a page of all of them weighs hundreds of kilobytes); Limit 0 is no
+	// limit.
+	Limit, Offset int
 }
 
-// Tickets lists the tickets filter selects, newest first.
-func (db *DB) Tickets(ctx context.Context, f TicketFilter) ([]Ticket, error) {
-	q := `SELECT ` + ticketColumns + ` FROM tickets WHERE 1`
+// where is the filter's WHERE clause and its arguments.
+func (f TicketFilter) where() (string, []any) {
+	q := ` WHERE 1`
 	var args []any
 	if f.Author != "" {
 		q += ` AND author = ?`
@@ -175,7 +179,26 @@ func (db *DB) Tickets(ctx context.Context, f TicketFilter) ([]Ticket, error) {
 		q += ` AND status = ?`
 		args = append(args, f.Status)
 	}
-	rows, err := db.sql.QueryContext(ctx, q+` ORDER BY id DESC`, args...)
+	return q, args
+}
+
+// CountTickets is how many tickets filter selects, Limit and Offset aside.
+func (db *DB) CountTickets(ctx context.Context, f TicketFilter) (int, error) {
+	where, args := f.where()
+	var n int
+	err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM tickets`+where, args...).Scan(&n)
+	return n, err
+}
+
+// Tickets lists the tickets filter selects, newest first.
+func (db *DB) Tickets(ctx context.Context, f TicketFilter) ([]Ticket, error) {
+	where, args := f.where()
+	q := `SELECT ` + ticketColumns + ` FROM tickets` + where + ` ORDER BY id DESC`
+	if f.Limit > 0 {
+		q += ` LIMIT ? OFFSET ?`
+		args = append(args, f.Limit, max(f.Offset, 0))
+	}
+	rows, err := db.sql.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

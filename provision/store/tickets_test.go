@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -190,6 +191,47 @@ func TestCanMove(t *testing.T) {
 	} {
 		if got := CanMove(c.from, c.to); got != c.ok {
 			t.Errorf("CanMove(%s, %s) = %v, want %v", c.from, c.to, got, c.ok)
+		}
+	}
+}
+
+// The list pages: newest first, Limit and Offset, and a count that ignores
+// them, per author too.
+func TestTicketsPaged(t *testing.T) {
+	db := ticketDB(t)
+	ctx := t.Context()
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	var ids []int64
+	for i := range 7 {
+		who := "bob"
+		if i%2 == 1 {
+			who = "carol"
+		}
+		tk, err := db.CreateTicket(ctx, NewTicket{Title: fmt.Sprintf("Ticket %d", i), Author: who}, t0.Add(time.Duration(i)*time.Minute), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, tk.ID)
+	}
+	page, err := db.Tickets(ctx, TicketFilter{Limit: 3, Offset: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != 3 || page[0].ID != ids[3] || page[2].ID != ids[1] {
+		t.Errorf("second page of 3: %v", page)
+	}
+	if last, _ := db.Tickets(ctx, TicketFilter{Limit: 3, Offset: 6}); len(last) != 1 || last[0].ID != ids[0] {
+		t.Errorf("last page: %v", last)
+	}
+	for f, want := range map[TicketFilter]int{
+		{}:                         7,
+		{Limit: 2}:                 7,
+		{Author: "bob", Offset: 5}: 4,
+		{Author: "carol"}:          3,
+		{Status: StatusResolved}:   0,
+	} {
+		if n, err := db.CountTickets(ctx, f); err != nil || n != want {
+			t.Errorf("CountTickets(%+v) = %d, %v; want %d", f, n, err, want)
 		}
 	}
 }

@@ -138,7 +138,7 @@ func checkUsers(users []provision.User) error {
 }
 
 // SyncUsers makes the users table match the pack's panel.users: it inserts
-// new logins, updates the name, email or role that changed, and marks the
+// new logins, updates the name, email, role or disabled flag that changed, and marks the
 // logins the pack no longer names as removed. A removed user is never
 // deleted (tickets and history keep their author) but loses its password
 // hash; a login that comes back is un-removed and needs a new password. When nothing differs SyncUsers
@@ -155,17 +155,17 @@ func (db *DB) SyncUsers(ctx context.Context, users []provision.User) (changed in
 
 	type row struct {
 		name, email, role string
-		removed           bool
+		disabled, removed bool
 	}
 	have := map[string]row{}
-	rows, err := tx.QueryContext(ctx, `SELECT login, name, email, role, removed_at IS NOT NULL FROM users`)
+	rows, err := tx.QueryContext(ctx, `SELECT login, name, email, role, disabled, removed_at IS NOT NULL FROM users`)
 	if err != nil {
 		return 0, err
 	}
 	for rows.Next() {
 		var login string
 		var r row
-		if err := rows.Scan(&login, &r.name, &r.email, &r.role, &r.removed); err != nil {
+		if err := rows.Scan(&login, &r.name, &r.email, &r.role, &r.disabled, &r.removed); err != nil {
 			rows.Close()
 			return 0, err
 		}
@@ -194,11 +194,14 @@ func (db *DB) SyncUsers(ctx context.Context, users []provision.User) (changed in
 		r, ok := have[u.Login]
 		switch {
 		case !ok:
-			err = exec(`INSERT INTO users (login, name, email, role, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?)`, u.Login, u.Name, u.Email, u.Role, now, now)
-		case r.name != u.Name || r.email != u.Email || r.role != u.Role || r.removed:
-			err = exec(`UPDATE users SET name = ?, email = ?, role = ?, removed_at = NULL, updated_at = ?
-				WHERE login = ?`, u.Name, u.Email, u.Role, now, u.Login)
+			err = exec(`INSERT INTO users (login, name, email, role, disabled, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, u.Login, u.Name, u.Email, u.Role, u.Disabled, now, now)
+		case r.name != u.Name || r.email != u.Email || r.role != u.Role || r.disabled != u.Disabled || r.removed:
+			// A disabled user keeps the password hash: re-enabled, the
+			// volunteer who came back logs in as before. Their sessions
+			// end at their next request (the panel reads disabled).
+			err = exec(`UPDATE users SET name = ?, email = ?, role = ?, disabled = ?, removed_at = NULL, updated_at = ?
+				WHERE login = ?`, u.Name, u.Email, u.Role, u.Disabled, now, u.Login)
 		}
 		if err != nil {
 			return 0, err

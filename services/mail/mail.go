@@ -372,7 +372,7 @@ func virtualTable(p *provision.Pack) string {
 	var admins []string
 	for _, u := range p.Panel.Users {
 		email[u.Login] = u.Email
-		if u.Role == provision.RoleAdmin && u.Email != "" {
+		if u.Role == provision.RoleAdmin && u.Email != "" && !u.Disabled {
 			admins = append(admins, u.Email)
 		}
 	}

@@ -51,6 +51,10 @@ func (p *Panel) login(c *call, login, password string) loginOutcome {
 	case err == nil && !inPack:
 		// The database still knows a user the pack has just dropped.
 		err = store.ErrBadCredentials
+	case err == nil && pu.Disabled:
+		// The pack has just disabled them; the database follows at the
+		// apply.
+		err = store.ErrDisabled
 	case errors.Is(err, store.ErrBadCredentials), errors.Is(err, store.ErrDisabled):
 	case err != nil:
 		p.log.Error("login", "login", login, "err", err)

@@ -1,6 +1,7 @@
 package panel
 
 import (
+	"html/template"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -22,9 +23,10 @@ func (p *Panel) home(c *call) {
 		return
 	}
 	c.page(http.StatusOK, "dashboard", text(c.lang, "dash.title"), "home", struct {
-		Status Status
-		Links  links
-	}{p.staffStatus(c), l})
+		Status  Status
+		Links   links
+		History template.HTML // chart.go
+	}{p.staffStatus(c), l, p.usageSection(c, defaultRange)})
 }
 
 func displayName(u provision.User) string {

@@ -18,6 +18,7 @@ package panel
 
 import (
 	"context"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -75,6 +76,19 @@ type Options struct {
 	// Notifier mails ticket events (opened, answered) through the box's
 	// mail; nil tells nobody.
 	Notifier provision.Notifier
+	// ApplyPack validates raw as the new live pack and applies it as a
+	// revision by author with note (the daemon: the same path as `ruche
+	// apply`, rolled back when the apply fails). Panel edits go through
+	// it (edit.go); nil: the panel refuses edits and says why.
+	ApplyPack func(ctx context.Context, raw []byte, author, note string) (provision.Revision, error)
+	// Sites (sites.go), from services/sites, which the panel does not
+	// import: the templates a site is created from, the Markdown renderer
+	// of the pages (the preview shows what the site will), and the
+	// uploads folder of a site, relative to Root. Nil: the panel offers
+	// none of these.
+	SiteTemplates  func() []SiteTemplate
+	RenderMarkdown func(md string) (template.HTML, error)
+	SiteUploadsDir func(site string) string
 	// Log is the panel's logger (logins, ended sessions, refusals);
 	// slog.Default when nil. It never receives a password or a token.
 	Log *slog.Logger
@@ -125,11 +139,16 @@ type Panel struct {
 	cop     *http.CrossOriginProtection
 	// Login throttling: failures per login and per client address.
 	byLogin, byAddr *throttle
-	addrs           addrCache
-	now             func() time.Time // tests move the clock
+	// resets throttles the requests of password reset links (reset.go).
+	resets resetThrottles
+	addrs  addrCache
+	now    func() time.Time // tests move the clock
 	// mailing are the notifications on their way: mails go out after the
 	// answer, so that a slow mail server never holds a member's click.
 	mailing sync.WaitGroup
+	// editMu serializes pack edits (edit.go): each reads the live pack
+	// the previous one applied.
+	editMu sync.Mutex
 }
 
 // New returns the panel's handler.
@@ -151,6 +170,7 @@ func New(opts Options) *Panel {
 	p.metrics = promhttp.HandlerFor(p.opts.Gatherer, promhttp.HandlerOpts{})
 	p.byLogin = newThrottle(loginFreeFailures)
 	p.byAddr = newThrottle(addrFreeFailures)
+	p.resets = resetThrottles{byKey: newThrottle(resetFreePerKey), byAddr: newThrottle(resetFreePerAddr)}
 	p.routes = p.table()
 	return p
 }

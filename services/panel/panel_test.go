@@ -1,6 +1,7 @@
 package panel
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -41,6 +42,9 @@ type fixture struct {
 	lang   i18n.Lang
 	// passwordChanged counts the calls of Options.PasswordChanged.
 	passwordChanged int
+	// engine applies the live pack (edit_test.go): Options.ApplyPack
+	// is a real provision.Engine on root, without services.
+	engine *provision.Engine
 }
 
 // Logins of the fixture by role, and their passwords.
@@ -80,6 +84,7 @@ func newFixture(t *testing.T, withPasswords bool) *fixture {
 	// its password was set would be ended.
 	f := &fixture{t: t, db: db, pack: testPack(), root: root, lang: i18n.FR,
 		clock: time.Now().UTC().Truncate(time.Second).Add(time.Minute)}
+	f.startEngine()
 	f.sync()
 	if withPasswords {
 		for login, pw := range password {
@@ -109,6 +114,7 @@ func newFixture(t *testing.T, withPasswords bool) *fixture {
 		},
 		Listen:          []string{"127.0.0.1:8080", "127.0.0.1:8443"},
 		PasswordChanged: func(ctx context.Context) { f.passwordChanged++ },
+		ApplyPack:       f.applyPack,
 		Log:             slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	f.p.now = func() time.Time { return f.clock }
@@ -231,6 +237,8 @@ var roles = []string{"anonymous", provision.RoleMember, provision.RoleTechnician
 // cannot be added without saying who may call it.
 func TestRoleMatrix(t *testing.T) {
 	f := newFixture(t, true)
+	f.enableSites() // sites_test.go: templates, preview, uploads folder
+	f.enableMatrixUploads()
 	type cell struct {
 		anon, member, tech, admin int
 	}
@@ -252,6 +260,8 @@ func TestRoleMatrix(t *testing.T) {
 		"GET /api/session":    {401, 200, 200, 200},
 		"DELETE /api/session": {401, 204, 204, 204},
 		"GET /api/status":     {401, 403, 200, 200},
+		"GET /history":        {302, 403, 200, 200},
+		"GET /api/usage":      {401, 403, 200, 200},
 
 		// Tickets: {id} is a ticket of bob, the member (the matrix's own
 		// ticket); TestTicketsPrivate checks another member's.
@@ -270,6 +280,80 @@ func TestRoleMatrix(t *testing.T) {
 		"POST /api/tickets/{id}/comments":   {401, 201, 201, 201},
 		"POST /api/tickets/{id}/diagnostic": {401, 403, 201, 201},
 		"GET /api/audit":                    {401, 403, 200, 200},
+
+		// Panel edits (edit_test.go: editMatrixTarget names the alias,
+		// user and revision): aliases and users for admins, revisions
+		// read by staff and gone back to by admins.
+		"GET /aliases":                   {302, 403, 403, 200},
+		"POST /aliases":                  {303, 403, 403, 303},
+		"GET /aliases/{address}":         {302, 403, 403, 200},
+		"POST /aliases/{address}":        {303, 403, 403, 303},
+		"GET /api/aliases":               {401, 403, 403, 200},
+		"POST /api/aliases":              {401, 403, 403, 201},
+		"GET /api/aliases/{address}":     {401, 403, 403, 200},
+		"PUT /api/aliases/{address}":     {401, 403, 403, 200},
+		"GET /aliases/{address}/delete":  {302, 403, 403, 200},
+		"POST /aliases/{address}/delete": {303, 403, 403, 303},
+		"DELETE /api/aliases/{address}":  {401, 403, 403, 200},
+		"GET /users":                     {302, 403, 403, 200},
+		"POST /users":                    {303, 403, 403, 303},
+		"GET /api/users":                 {401, 403, 403, 200},
+		"GET /users/{login}":             {302, 403, 403, 200},
+		"POST /users/{login}":            {303, 403, 403, 303},
+		"POST /users/{login}/setup-link": {303, 403, 403, 200},
+		"GET /users/{login}/delete":      {302, 403, 403, 200},
+		"POST /users/{login}/delete":     {303, 403, 403, 303},
+		"GET /revisions":                 {302, 403, 200, 200},
+		"GET /api/revisions":             {401, 403, 200, 200},
+		"GET /revisions/{n}":             {302, 403, 200, 200},
+		"GET /revisions/{n}/restore":     {302, 403, 403, 200},
+		"POST /revisions/{n}/restore":    {303, 403, 403, 303},
+
+		// Sites (sites_test.go): {site} is vitrine, except what removes
+		// a site, a page or a file (the matrix's own: siteMatrixTarget).
+		// The uploads routes get no file from the matrix (400, 415):
+		// TestSiteUploads sends them.
+		"GET /sites":                        {302, 403, 200, 200},
+		"POST /sites":                       {303, 403, 403, 303},
+		"GET /sites/{site}":                 {302, 403, 403, 200},
+		"POST /sites/{site}":                {303, 403, 403, 303},
+		"GET /sites/{site}/remove":          {302, 403, 403, 200},
+		"POST /sites/{site}/remove":         {303, 403, 403, 303},
+		"GET /sites/{site}/page":            {302, 403, 403, 200},
+		"POST /sites/{site}/page":           {303, 403, 403, 303},
+		"GET /sites/{site}/page/delete":     {302, 403, 403, 200},
+		"POST /sites/{site}/page/delete":    {303, 403, 403, 303},
+		"POST /sites/{site}/uploads":        {303, 403, 403, 400},
+		"GET /sites/{site}/uploads/delete":  {302, 403, 403, 200},
+		"POST /sites/{site}/uploads/delete": {303, 403, 403, 303},
+		"GET /sites/{site}/files/{file}":    {302, 403, 403, 200},
+		"GET /api/sites":                    {401, 403, 200, 200},
+		"POST /api/sites":                   {401, 403, 403, 201},
+		"GET /api/site-templates":           {401, 403, 403, 200},
+		"GET /api/sites/{site}":             {401, 403, 403, 200},
+		"PATCH /api/sites/{site}":           {401, 403, 403, 200},
+		"DELETE /api/sites/{site}":          {401, 403, 403, 200},
+		"POST /api/sites/{site}/pages":      {401, 403, 403, 201},
+		"DELETE /api/sites/{site}/pages":    {401, 403, 403, 200},
+		"POST /api/sites/{site}/preview":    {401, 403, 403, 200},
+		"GET /api/sites/{site}/uploads":     {401, 403, 403, 200},
+		"POST /api/sites/{site}/uploads":    {401, 403, 403, 415},
+		"DELETE /api/sites/{site}/uploads":  {401, 403, 403, 200},
+
+		// Account lifecycle (lifecycle_test.go): reset links and exports.
+		"GET /reset":                     {200, 200, 200, 200},
+		"POST /reset":                    {303, 303, 303, 303},
+		"GET /reset/{token}":             {200, 200, 200, 200},
+		"POST /reset/{token}":            {303, 303, 303, 303},
+		"GET /account/export":            {302, 200, 200, 200},
+		"POST /users/{login}/reset-link": {303, 403, 403, 200},
+		"GET /users/{login}/export":      {302, 403, 403, 200},
+		"GET /users/{login}/enable":      {302, 403, 403, 200},
+		"POST /users/{login}/enable":     {303, 403, 403, 303},
+		"GET /users/{login}/disable":     {302, 403, 403, 200},
+		"POST /users/{login}/disable":    {303, 403, 403, 303},
+		"GET /users/{login}/erase":       {302, 403, 403, 200},
+		"POST /users/{login}/erase":      {303, 403, 403, 200},
 	}
 	// A well-formed body for each state-changing ticket route.
 	jsonBodies := map[string]string{
@@ -277,11 +361,20 @@ func TestRoleMatrix(t *testing.T) {
 		"PATCH /api/tickets/{id}":           `{"status":"in_progress","assignee":"tech1"}`,
 		"POST /api/tickets/{id}/comments":   `{"body":"Une précision."}`,
 		"POST /api/tickets/{id}/diagnostic": `{}`,
+		"POST /api/sites":                   `{"name":"matrice-api","title":"Matrice","template":"showcase"}`,
+		"PATCH /api/sites/{site}":           `{"title":"Le Café d'ANAIS","params":{"phone":"04 72 00 00 00"}}`,
+		"POST /api/sites/{site}/pages":      `{"path":"/matrice-api","title":"Matrice","body":"Une *page*."}`,
+		"POST /api/sites/{site}/preview":    `{"body":"Une *page*."}`,
 	}
 	formFields := map[string]url.Values{
-		"POST /tickets":               {"title": {"L'imprimante"}, "body": {"Elle clignote."}, "category": {"computer"}, "urgency": {"normal"}},
-		"POST /tickets/{id}":          {"status": {"in_progress"}, "assignee": {"tech1"}, "minutes": {"5"}},
-		"POST /tickets/{id}/comments": {"body": {"Merci."}},
+		"POST /tickets":                     {"title": {"L'imprimante"}, "body": {"Elle clignote."}, "category": {"computer"}, "urgency": {"normal"}},
+		"POST /tickets/{id}":                {"status": {"in_progress"}, "assignee": {"tech1"}, "minutes": {"5"}},
+		"POST /tickets/{id}/comments":       {"body": {"Merci."}},
+		"POST /sites":                       {"name": {"matrice"}, "title": {"Matrice"}, "template": {"showcase"}},
+		"POST /sites/{site}":                {"title": {"Café d'ANAIS (matrice)"}},
+		"POST /sites/{site}/page":           {"path": {"/matrice"}, "title": {"Matrice"}, "body": {"Une **page**."}, "action": {"save"}},
+		"POST /sites/{site}/page/delete":    {"path": {"/matrice"}},
+		"POST /sites/{site}/uploads/delete": {"file": {"matrice.png"}},
 	}
 	writeTestCA(t, f.p.opts.CACertPath)
 	bobs, err := f.db.CreateTicket(t.Context(), store.NewTicket{Title: "Ticket de la matrice", Author: "bob"}, f.clock, false)
@@ -307,9 +400,17 @@ func TestRoleMatrix(t *testing.T) {
 			login := loginOf[role]
 			// A well-formed request for the route, as this role.
 			target := strings.NewReplacer("{token}", "", "{file}", "panel.css", "{id}", strconv.FormatInt(bobs.ID, 10)).Replace(rt.pattern)
-			if strings.Contains(rt.pattern, "{token}") {
+			target = editMatrixTarget(key, target)
+			if strings.Contains(rt.pattern, "{token}") && !strings.HasPrefix(rt.pattern, "/reset/") {
 				target += f.setupToken(strings.ReplaceAll(role, "anonymous", "anon") + "-" + strings.ToLower(rt.method))
 			}
+			if strings.HasPrefix(rt.pattern, "/reset/") { // lifecycle_test.go
+				target = "/reset/" + f.resetToken("reset-"+strings.ReplaceAll(role, "anonymous", "anon")+"-"+strings.ToLower(rt.method))
+			}
+			if key == "POST /users/{login}/reset-link" && f.p.opts.Notifier == nil {
+				f.p.opts.Notifier = &recorder{} // the link goes by mail (tickets_test.go)
+			}
+			target = siteMatrixTarget(key, target) // sites_test.go
 			fields := url.Values{}
 			var r *http.Request
 			switch {
@@ -321,8 +422,13 @@ func TestRoleMatrix(t *testing.T) {
 				r = jsonReq("POST", target, `{"login":"`+who+`","password":"`+password[who]+`"}`)
 			case jsonBodies[key] != "":
 				r = jsonReq(rt.method, target, jsonBodies[key])
+			case editMatrixJSON[key] != "":
+				r = jsonReq(rt.method, target, editMatrixJSON[key])
 			case rt.method == "POST":
 				for k, v := range formFields[key] {
+					fields[k] = v
+				}
+				for k, v := range editMatrixForms[key] {
 					fields[k] = v
 				}
 				switch rt.pattern {
@@ -336,7 +442,9 @@ func TestRoleMatrix(t *testing.T) {
 				case "/lang":
 					fields.Set("lang", "en")
 					fields.Set("next", "/account")
-				case "/setup/{token}":
+				case "/reset":
+					fields.Set("who", cmp.Or(login, "nobody"))
+				case "/setup/{token}", "/reset/{token}":
 					fields.Set("password", "a long enough password")
 					fields.Set("confirm", "a long enough password")
 				}

@@ -54,7 +54,10 @@ type route struct {
 	// session exists yet to bind one to (login through the API; the
 	// cross-origin check and the JSON content type still apply).
 	noToken bool
-	handle  func(*call)
+	// upload: a multipart form of files, whose CSRF token is its first
+	// field, read before the files (uploadTokenOK, sites_uploads.go).
+	upload bool
+	handle func(*call)
 }
 
 // api reports whether the route is of the JSON API: errors in JSON, 401
@@ -74,6 +77,13 @@ func (p *Panel) table() []route {
 		{method: "GET", pattern: "/setup/{token}", access: anyone, handle: p.setupPage},
 		{method: "POST", pattern: "/setup/{token}", access: anyone, handle: p.setupForm},
 		{method: "GET", pattern: "/account", access: everyone, handle: p.account},
+		// Password reset by e-mail (reset.go) and the member's own RGPD
+		// export (rgpd.go).
+		{method: "GET", pattern: "/reset", access: anyone, handle: p.resetAskPage},
+		{method: "POST", pattern: "/reset", access: anyone, handle: p.resetAskForm},
+		{method: "GET", pattern: "/reset/{token}", access: anyone, handle: p.resetPage},
+		{method: "POST", pattern: "/reset/{token}", access: anyone, handle: p.resetForm},
+		{method: "GET", pattern: "/account/export", access: everyone, handle: p.accountExport},
 		{method: "POST", pattern: "/lang", access: anyone, handle: p.setLang},
 		{method: "GET", pattern: "/assets/{file}", access: anyone, handle: p.asset},
 		{method: "GET", pattern: "/healthz", access: anyone, handle: p.healthz},
@@ -87,6 +97,9 @@ func (p *Panel) table() []route {
 		{method: "GET", pattern: "/api/session", access: everyone, handle: p.apiSession},
 		{method: "DELETE", pattern: "/api/session", access: everyone, handle: p.apiLogout},
 		{method: "GET", pattern: "/api/status", access: staff, handle: p.apiStatus},
+		// The dashboard's history of disk use and backup sizes (history.go).
+		{method: "GET", pattern: "/history", access: staff, handle: p.historyPage},
+		{method: "GET", pattern: "/api/usage", access: staff, handle: p.apiUsage},
 
 		// Intervention tickets (tickets.go). A member's routes on {id}
 		// answer 404 for another member's ticket: the handler checks the
@@ -106,6 +119,76 @@ func (p *Panel) table() []route {
 		{method: "POST", pattern: "/api/tickets/{id}/comments", access: everyone, handle: p.apiComment},
 		{method: "POST", pattern: "/api/tickets/{id}/diagnostic", access: staff, handle: p.apiDiagnostic},
 		{method: "GET", pattern: "/api/audit", access: staff, handle: p.apiAudit},
+
+		// Panel edits as pack revisions (edit.go): mail aliases
+		// (aliases.go) and users (users.go) for admins; revisions
+		// (revisions.go) read by staff, gone back to by admins. Removals
+		// come last within each group, so that TestRoleMatrix removes
+		// what the routes before it used.
+		{method: "GET", pattern: "/aliases", access: editAdmins, handle: p.aliasesPage},
+		{method: "POST", pattern: "/aliases", access: editAdmins, handle: p.addAliasForm},
+		{method: "GET", pattern: "/aliases/{address}", access: editAdmins, handle: p.aliasPage},
+		{method: "POST", pattern: "/aliases/{address}", access: editAdmins, handle: p.changeAliasForm},
+		{method: "GET", pattern: "/api/aliases", access: editAdmins, handle: p.apiAliases},
+		{method: "POST", pattern: "/api/aliases", access: editAdmins, handle: p.apiAddAlias},
+		{method: "GET", pattern: "/api/aliases/{address}", access: editAdmins, handle: p.apiAlias},
+		{method: "PUT", pattern: "/api/aliases/{address}", access: editAdmins, handle: p.apiPutAlias},
+		{method: "GET", pattern: "/aliases/{address}/delete", access: editAdmins, handle: p.deleteAliasPage},
+		{method: "POST", pattern: "/aliases/{address}/delete", access: editAdmins, handle: p.deleteAliasForm},
+		{method: "DELETE", pattern: "/api/aliases/{address}", access: editAdmins, handle: p.apiDeleteAlias},
+		{method: "GET", pattern: "/users", access: editAdmins, handle: p.usersPage},
+		{method: "POST", pattern: "/users", access: editAdmins, handle: p.addUserForm},
+		{method: "GET", pattern: "/api/users", access: editAdmins, handle: p.apiUsers},
+		{method: "GET", pattern: "/users/{login}", access: editAdmins, handle: p.userPage},
+		{method: "POST", pattern: "/users/{login}", access: editAdmins, handle: p.changeUserForm},
+		{method: "POST", pattern: "/users/{login}/setup-link", access: editAdmins, handle: p.setupLinkForm},
+		// Account lifecycle (lifecycle.go, rgpd.go): disabling comes
+		// after the routes that need the user active, erasure last.
+		{method: "POST", pattern: "/users/{login}/reset-link", access: editAdmins, handle: p.resetLinkForm},
+		{method: "GET", pattern: "/users/{login}/export", access: editAdmins, handle: p.userExport},
+		{method: "GET", pattern: "/users/{login}/enable", access: editAdmins, handle: p.enablePage},
+		{method: "POST", pattern: "/users/{login}/enable", access: editAdmins, handle: p.enableForm},
+		{method: "GET", pattern: "/users/{login}/disable", access: editAdmins, handle: p.disablePage},
+		{method: "POST", pattern: "/users/{login}/disable", access: editAdmins, handle: p.disableForm},
+		{method: "GET", pattern: "/users/{login}/delete", access: editAdmins, handle: p.removeUserPage},
+		{method: "POST", pattern: "/users/{login}/delete", access: editAdmins, handle: p.removeUserForm},
+		{method: "GET", pattern: "/users/{login}/erase", access: editAdmins, handle: p.erasePage},
+		{method: "POST", pattern: "/users/{login}/erase", access: editAdmins, handle: p.eraseForm},
+		{method: "GET", pattern: "/revisions", access: staff, handle: p.revisionsPage},
+		{method: "GET", pattern: "/api/revisions", access: staff, handle: p.apiRevisions},
+		{method: "GET", pattern: "/revisions/{n}", access: staff, handle: p.revisionPage},
+		{method: "GET", pattern: "/revisions/{n}/restore", access: editAdmins, handle: p.restorePage},
+		{method: "POST", pattern: "/revisions/{n}/restore", access: editAdmins, handle: p.restoreForm},
+
+		// Sites (sites.go, sites_edit.go, sites_uploads.go): technicians
+		// see the list, admins change the sites. Pages are named by
+		// ?path= (a page's path has slashes), uploads by ?file=.
+		{method: "GET", pattern: "/sites", access: staff, handle: p.sitesPage},
+		{method: "POST", pattern: "/sites", access: siteAdmins, handle: p.createSiteForm},
+		{method: "GET", pattern: "/sites/{site}", access: siteAdmins, handle: p.sitePage},
+		{method: "POST", pattern: "/sites/{site}", access: siteAdmins, handle: p.saveSiteForm},
+		{method: "GET", pattern: "/sites/{site}/remove", access: siteAdmins, handle: p.removeSitePage},
+		{method: "POST", pattern: "/sites/{site}/remove", access: siteAdmins, handle: p.removeSiteForm},
+		{method: "GET", pattern: "/sites/{site}/page", access: siteAdmins, handle: p.pageEditPage},
+		{method: "POST", pattern: "/sites/{site}/page", access: siteAdmins, handle: p.pageForm},
+		{method: "GET", pattern: "/sites/{site}/page/delete", access: siteAdmins, handle: p.removePagePage},
+		{method: "POST", pattern: "/sites/{site}/page/delete", access: siteAdmins, handle: p.removePageForm},
+		{method: "POST", pattern: "/sites/{site}/uploads", access: siteAdmins, upload: true, handle: p.uploadForm},
+		{method: "GET", pattern: "/sites/{site}/uploads/delete", access: siteAdmins, handle: p.removeUploadPage},
+		{method: "POST", pattern: "/sites/{site}/uploads/delete", access: siteAdmins, handle: p.removeUploadForm},
+		{method: "GET", pattern: "/sites/{site}/files/{file}", access: siteAdmins, handle: p.uploadFile},
+		{method: "GET", pattern: "/api/sites", access: staff, handle: p.apiSites},
+		{method: "POST", pattern: "/api/sites", access: siteAdmins, handle: p.apiCreateSite},
+		{method: "GET", pattern: "/api/site-templates", access: siteAdmins, handle: p.apiSiteTemplates},
+		{method: "GET", pattern: "/api/sites/{site}", access: siteAdmins, handle: p.apiSite},
+		{method: "PATCH", pattern: "/api/sites/{site}", access: siteAdmins, handle: p.apiChangeSite},
+		{method: "DELETE", pattern: "/api/sites/{site}", access: siteAdmins, handle: p.apiRemoveSite},
+		{method: "POST", pattern: "/api/sites/{site}/pages", access: siteAdmins, handle: p.apiSetPage},
+		{method: "DELETE", pattern: "/api/sites/{site}/pages", access: siteAdmins, handle: p.apiRemovePage},
+		{method: "POST", pattern: "/api/sites/{site}/preview", access: siteAdmins, handle: p.apiPreview},
+		{method: "GET", pattern: "/api/sites/{site}/uploads", access: siteAdmins, handle: p.apiUploads},
+		{method: "POST", pattern: "/api/sites/{site}/uploads", access: siteAdmins, handle: p.apiUpload},
+		{method: "DELETE", pattern: "/api/sites/{site}/uploads", access: siteAdmins, handle: p.apiRemoveUpload},
 	}
 }
 

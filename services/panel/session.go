@@ -106,7 +106,9 @@ func (p *Panel) authenticate(w http.ResponseWriter, r *http.Request) *user {
 		reason = "too old"
 	case !inPack || s.User.Removed():
 		reason = "user no longer in the pack"
-	case s.User.Disabled:
+	case s.User.Disabled || pu.Disabled:
+		// The pack is read first: a user just disabled is out at their
+		// next request, even before the database has followed.
 		reason = "account disabled"
 	case s.User.PasswordSetAt.After(s.CreatedAt):
 		reason = "password changed since login"

@@ -19,6 +19,9 @@ import (
 //   - a comment by the author: the assignee, or the staff while nobody is
 //     assigned.
 //
+// A disabled user is told nothing (they left): a disabled author's
+// ticket gets no mail, a disabled assignee's goes to the staff.
+//
 // Mails go out after the answer (a goroutine the panel waits for in
 // tests): a mail server that is slow or down never holds a member's
 // click, and a mail that fails is logged, never shown as the ticket's
@@ -70,13 +73,17 @@ func (p *Panel) notifyAnswered(c *call, t store.Ticket, cm store.Comment) {
 	if u.Login == t.Author {
 		// To the assignee; to the staff (To empty) when nobody is assigned
 		// or the assignee has no address.
-		if a, ok := packUser(pk, t.Assignee); ok && strings.TrimSpace(a.Email) != "" {
+		if a, ok := packUser(pk, t.Assignee); ok && strings.TrimSpace(a.Email) != "" && !a.Disabled {
 			to = []string{strings.TrimSpace(a.Email)}
 		}
 	} else {
 		a, ok := packUser(pk, t.Author)
 		if !ok || strings.TrimSpace(a.Email) == "" {
 			p.log.Info("ticket answered, author not told: no e-mail address in the pack", "id", t.ID, "author", t.Author)
+			return
+		}
+		if a.Disabled {
+			p.log.Info("ticket answered, author not told: account disabled", "id", t.ID, "author", t.Author)
 			return
 		}
 		to = []string{strings.TrimSpace(a.Email)}

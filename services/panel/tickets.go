@@ -40,6 +40,7 @@ var (
 	msgBodyLong      = i18n.M{FR: "texte trop long : %d octets au plus", EN: "text too long: %d bytes at most"}
 	msgBadCategory   = i18n.M{FR: "catégorie inconnue %q (au choix : %s)", EN: "unknown category %q (one of: %s)"}
 	msgBadUrgency    = i18n.M{FR: "urgence inconnue %q (au choix : %s)", EN: "unknown urgency %q (one of: %s)"}
+	msgBadNumber     = i18n.M{FR: "%s : « %s » n'est pas un nombre positif", EN: "%s: %q is not a positive number"}
 	msgBadStatus     = i18n.M{FR: "statut inconnu %q (au choix : %s)", EN: "unknown status %q (one of: %s)"}
 	msgBadMove       = i18n.M{FR: "le ticket ne peut pas passer de « %s » à « %s »", EN: "the ticket cannot go from \"%s\" to \"%s\""}
 	msgBadAssignee   = i18n.M{FR: "%q n'est pas un·e technicien·ne de la box", EN: "%q is not a technician of the box"}
@@ -276,13 +277,42 @@ func (p *Panel) apiTickets(c *call) {
 	if !ok {
 		return
 	}
+	q := c.r.URL.Query()
+	for name, to := range map[string]*int{"limit": &f.Limit, "offset": &f.Offset} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				c.fail(http.StatusBadRequest, msgBadNumber, name, v)
+				return
+			}
+			*to = n
+		}
+	}
+	list, total, err := p.listTickets(c, f)
+	if err != nil {
+		return
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"tickets": list, "total": total})
+}
+
+// ticketsPerPage is the length of a page of the ticket list: a box keeps
+// years of tickets, and a page of a thousand weighs a quarter of a
+// megabyte on an old phone.
+const ticketsPerPage = 50
+
+// listTickets is the tickets f selects and how many there are in all; an
+// error has been answered.
+func (p *Panel) listTickets(c *call, f store.TicketFilter) ([]store.Ticket, int, error) {
 	list, err := p.opts.DB.Tickets(c.r.Context(), f)
+	var total int
+	if err == nil {
+		total, err = p.opts.DB.CountTickets(c.r.Context(), f)
+	}
 	if err != nil {
 		p.log.Error("tickets: list", "err", err)
 		c.fail(http.StatusInternalServerError, msgInternal)
-		return
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"tickets": list})
+	return list, total, err
 }
 
 // ticketFilter is the list's filter: the member's own tickets, and the
@@ -438,18 +468,33 @@ func (p *Panel) ticketsPage(c *call) {
 	if !ok {
 		return
 	}
-	list, err := p.opts.DB.Tickets(c.r.Context(), f)
+	page := 1
+	if v := c.r.URL.Query().Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			c.fail(http.StatusBadRequest, msgBadNumber, "page", v)
+			return
+		}
+		page = n
+	}
+	f.Limit, f.Offset = ticketsPerPage, (page-1)*ticketsPerPage
+	list, total, err := p.listTickets(c, f)
 	if err != nil {
-		p.log.Error("tickets: list", "err", err)
-		c.fail(http.StatusInternalServerError, msgInternal)
 		return
 	}
+	pages := max(1, (total+ticketsPerPage-1)/ticketsPerPage)
+	next := page + 1
+	if next > pages {
+		next = 0
+	}
 	c.page(http.StatusOK, "tickets", text(c.lang, "tickets.title"), "tickets", struct {
-		Tickets  []store.Ticket
-		Status   string
-		Statuses []string
-		Staff    bool
-	}{list, f.Status, store.TicketStatuses, staffRole(c.currentUser().Role)})
+		Tickets            []store.Ticket
+		Status             string
+		Statuses           []string
+		Staff              bool
+		Page, Pages, Total int
+		Prev, Next         int // 0: no such page
+	}{list, f.Status, store.TicketStatuses, staffRole(c.currentUser().Role), page, pages, total, page - 1, next})
 }
 
 // newTicketData is the new ticket form's data, shown again after an error.

@@ -3,6 +3,7 @@ package panel
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -486,5 +487,52 @@ func TestTicketPagesRender(t *testing.T) {
 	rec = f.do(withSession(form("/tickets", url.Values{"title": {"x"}}), tok))
 	if rec.Code != 403 {
 		t.Errorf("new ticket form without its token: %d, want 403", rec.Code)
+	}
+}
+
+// The ticket list pages by 50, newest first; a member's pages count only
+// their own tickets; a bad page number is refused in words.
+func TestTicketListPages(t *testing.T) {
+	f, _ := ticketFixture(t)
+	for i := range 62 {
+		who := "bob"
+		if i%4 == 0 {
+			who = "carol"
+		}
+		if _, err := f.db.CreateTicket(t.Context(), store.NewTicket{Title: fmt.Sprintf("Ticket n°%d", i), Author: who}, f.clock, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := func(body string) int { return strings.Count(body, `<th scope="row">`) }
+	first := f.get("tech1", "/tickets")
+	if first.code != 200 || rows(first.body) != ticketsPerPage || !strings.Contains(first.body, "Ticket n°61") || strings.Contains(first.body, "Ticket n°11<") {
+		t.Fatalf("first page: %d, %d rows\n%.500s", first.code, rows(first.body), first.body)
+	}
+	if !strings.Contains(first.body, "Page 1 sur 2 (62 tickets)") || !strings.Contains(first.body, `href="/tickets?page=2"`) || strings.Contains(first.body, `rel="prev"`) {
+		t.Errorf("first page's pager:\n%s", first.body[strings.Index(first.body, "</table>"):])
+	}
+	second := f.get("tech1", "/tickets?page=2")
+	if second.code != 200 || rows(second.body) != 12 || !strings.Contains(second.body, "Ticket n°0<") || !strings.Contains(second.body, `href="/tickets?page=1"`) || strings.Contains(second.body, `rel="next"`) {
+		t.Errorf("second page: %d, %d rows", second.code, rows(second.body))
+	}
+	// carol wrote 16 of them: one page, no pager.
+	mine := f.get("carol", "/tickets")
+	if rows(mine.body) != 16 || strings.Contains(mine.body, "Ticket n°1<") || strings.Contains(mine.body, `class="pager"`) {
+		t.Errorf("carol's list: %d rows", rows(mine.body))
+	}
+	for _, bad := range []string{"0", "-1", "deux"} {
+		if r := f.get("tech1", "/tickets?page="+bad); r.code != 400 || !strings.Contains(r.body, "page") {
+			t.Errorf("page=%s: %d", bad, r.code)
+		}
+	}
+	var out struct {
+		Tickets []store.Ticket
+		Total   int
+	}
+	if r := f.api("tech1", "GET", "/api/tickets?limit=5&offset=60", "", &out); r.code != 200 || len(out.Tickets) != 2 || out.Total != 62 {
+		t.Errorf("API page: %d, %d tickets of %d", r.code, len(out.Tickets), out.Total)
+	}
+	if r := f.api("tech1", "GET", "/api/tickets?limit=x", "", nil); r.code != 400 {
+		t.Errorf("API limit=x: %d", r.code)
 	}
 }

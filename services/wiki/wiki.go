@@ -287,7 +287,9 @@ func usersAuth(in *provision.RenderInput) string {
 	b.WriteString("# login:passwordhash:Real Name:email:groups,comma,separated\n")
 	for _, u := range in.Pack.Panel.Users {
 		hash, ok := in.PasswordHashes[u.Login]
-		if !ok || hash == "" {
+		// A disabled user is left out, whatever the database says: the
+		// pack is what the wiki must follow, at once.
+		if !ok || hash == "" || u.Disabled {
 			continue
 		}
 		name := u.Name

@@ -101,7 +101,8 @@ Exit codes: 0 every target listed, 1 a target could not be read, 2 usage.`,
 		},
 	}
 	snapshots.Flags().BoolVar(&opts.JSON, "json", false, "print JSON instead of a table")
-	cmd.AddCommand(now, snapshots, newBackupRestoreCommand(g, opts), newBackupDrillCommand(g, opts), newBackupSheetCommand(g, opts))
+	cmd.AddCommand(now, snapshots, newBackupRestoreCommand(g, opts), newBackupDrillCommand(g, opts), newBackupSheetCommand(g, opts),
+		newBackupRunScheduledCommand(g, opts))
 	return cmd
 }
 

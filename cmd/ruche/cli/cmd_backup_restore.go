@@ -198,7 +198,7 @@ func runBackupRestore(ctx context.Context, g *globalOptions, bo *backupOptions, 
 		out = &clearingWriter{w: out, pl: pl}
 	}
 
-	repo, where, host, passwordFile, cleanup, err := restoreSource(ctx, o, p, opts, snapshot)
+	repo, where, host, passwordFile, found, cleanup, err := restoreSource(ctx, o, p, opts, snapshot)
 	if cleanup != nil {
 		defer cleanup()
 	}
@@ -209,7 +209,7 @@ func runBackupRestore(ctx context.Context, g *globalOptions, bo *backupOptions, 
 	if err != nil {
 		return err
 	}
-	ro := backup.RestoreOptions{Options: o, Repo: repo, Snapshot: snapshot, Host: host, PasswordFile: passwordFile}
+	ro := backup.RestoreOptions{Options: o, Repo: repo, Snapshot: snapshot, Host: host, PasswordFile: passwordFile, Found: found}
 
 	if opts.To != "" {
 		dir, err := filepath.Abs(opts.To)
@@ -324,8 +324,10 @@ func printRestored(out interface{ Write([]byte) (int, error) }, lang i18n.Lang, 
 // restoreSource is the repository to restore from: --repo, or the first
 // target of the pack (--target's) that holds the snapshot. It returns the
 // repository, words saying where it is, whose snapshots "latest" means,
-// the password file to install on bare metal, and what to clean up after.
-func restoreSource(ctx context.Context, o backup.Options, p *provision.Pack, opts *restoreOptions, snapshot string) (repo *backup.Repo, where, host, password string, cleanup func(), err error) {
+// the password file to install on bare metal, the snapshot when choosing
+// the target meant finding it (the restore need not ask restic again), and
+// what to clean up after.
+func restoreSource(ctx context.Context, o backup.Options, p *provision.Pack, opts *restoreOptions, snapshot string) (repo *backup.Repo, where, host, password string, found *backup.Snapshot, cleanup func(), err error) {
 	host = opts.Host
 	if host == "" && p != nil {
 		host = p.Box.Hostname
@@ -336,16 +338,16 @@ func restoreSource(ctx context.Context, o backup.Options, p *provision.Pack, opt
 			password = provision.SecretPath(o.Root, p.Backup.PasswordSecret)
 		}
 		if password == "" {
-			return nil, "", "", "", nil, usageError{i18n.Errorf(msgRestoreNeedPassword)}
+			return nil, "", "", "", nil, nil, usageError{i18n.Errorf(msgRestoreNeedPassword)}
 		}
 		if password, err = filepath.Abs(password); err != nil {
-			return nil, "", "", "", nil, err
+			return nil, "", "", "", nil, nil, err
 		}
 		repo, cleanup, err = repoFromFlags(ctx, o, opts, password)
 		if err != nil {
-			return nil, "", "", "", cleanup, err
+			return nil, "", "", "", nil, cleanup, err
 		}
-		return repo, repo.Display(), host, password, cleanup, nil
+		return repo, repo.Display(), host, password, nil, cleanup, nil
 	}
 	var tried []string
 	for _, t := range p.Backup.Targets {
@@ -353,22 +355,23 @@ func restoreSource(ctx context.Context, o backup.Options, p *provision.Pack, opt
 			continue
 		}
 		r, err := o.OpenTarget(ctx, p, t)
+		var snap backup.Snapshot
 		if err == nil {
-			_, err = backup.FindSnapshot(ctx, r, snapshot, host)
+			snap, err = backup.FindSnapshot(ctx, r, snapshot, host)
 		}
 		if err != nil {
 			tried = append(tried, t.Name+": "+i18n.Localize(err, i18n.EN))
 			if len(p.Backup.Targets) == 1 || opts.Target != "" {
-				return nil, "", "", "", nil, err
+				return nil, "", "", "", nil, nil, err
 			}
 			continue
 		}
-		return r, t.Name + " (" + r.Display() + ")", host, "", nil, nil
+		return r, t.Name + " (" + r.Display() + ")", host, "", &snap, nil, nil
 	}
 	if opts.Target != "" {
-		return nil, "", "", "", nil, usageError{i18n.Errorf(msgRestoreNoTarget, opts.Target)}
+		return nil, "", "", "", nil, nil, usageError{i18n.Errorf(msgRestoreNoTarget, opts.Target)}
 	}
-	return nil, "", "", "", nil, i18n.Errorf(msgRestoreNowhere, snapshot, strings.Join(tried, "; "))
+	return nil, "", "", "", nil, nil, i18n.Errorf(msgRestoreNowhere, snapshot, strings.Join(tried, "; "))
 }
 
 // repoFromFlags is the repository --repo names. A local path is taken as

@@ -14,6 +14,8 @@ type upOptions struct {
 	SMTP   string
 	Author string
 	Restic string
+	// Supervisor is the backend: auto, exec or systemd (chooseSupervisor).
+	Supervisor string
 }
 
 func newUpCommand(g *globalOptions) *cobra.Command {
@@ -29,7 +31,9 @@ SIGHUP re-applies the live pack; SIGTERM or SIGINT stop everything cleanly.
 With --root /, HTTP is served on :80, HTTPS on :443 and SMTP on :25; with
 another root on 127.0.0.1:8080, 127.0.0.1:8443 and 127.0.0.1:2525, and every
 name also answers under .localhost (panel.localhost, <site>.localhost).
-HTTPS follows box.tls: off serves HTTP only and ignores --https.`,
+HTTPS follows box.tls: off serves HTTP only and ignores --https.
+
+` + supervisorNote,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runUp(cmd.Context(), g, opts, args[0])
@@ -39,6 +43,7 @@ HTTPS follows box.tls: off serves HTTP only and ignores --https.`,
 	cmd.Flags().StringVar(&opts.HTTPS, "https", "", "HTTPS listen address, unless box.tls is off (default :443 with --root /, else 127.0.0.1:8443)")
 	cmd.Flags().StringVar(&opts.SMTP, "smtp", "", "SMTP listen address for the mail service (default :25 with --root /, else 127.0.0.1:2525)")
 	cmd.Flags().StringVar(&opts.Author, "author", defaultAuthor(), "who applies, for the revision log")
+	cmd.Flags().StringVar(&opts.Supervisor, "supervisor", supervisorAuto, "who runs the services: auto, exec or systemd (auto: systemd with --root / on a machine systemd runs, else exec)")
 	cmd.Flags().StringVar(&opts.Restic, "restic", "", "restic binary for scheduled backups (default $RUCHE_RESTIC, else "+backup.DefaultBinary+")")
 	return cmd
 }

@@ -30,7 +30,7 @@ import (
 	"github.com/ruche-box/ruche/services/mail"
 	"github.com/ruche-box/ruche/services/mail/notify"
 	"github.com/ruche-box/ruche/services/panel"
-	"github.com/ruche-box/ruche/services/supervisor/execsup"
+	"github.com/ruche-box/ruche/services/supervisor/systemdsup"
 	"github.com/ruche-box/ruche/services/web"
 )
 
@@ -44,7 +44,8 @@ type daemon struct {
 	log     *slog.Logger
 	db      *store.DB
 	engine  *provision.Engine
-	sup     *execsup.Supervisor
+	sup     provision.Supervisor
+	sd      *systemdsup.Supervisor // the systemd backend; nil under exec
 	web     *web.Server
 	metrics *metrics
 
@@ -130,7 +131,7 @@ func (d *daemon) reexec() error {
 		return err
 	}
 	args := []string{exe, "up", "--root", d.root, "--http", d.opts.HTTP, "--https", d.opts.HTTPS,
-		"--smtp", d.opts.SMTP, "--author", d.opts.Author}
+		"--smtp", d.opts.SMTP, "--author", d.opts.Author, "--supervisor", d.opts.Supervisor}
 	if d.opts.Restic != "" {
 		args = append(args, "--restic", d.opts.Restic)
 	}
@@ -153,7 +154,9 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 	}
 	defer d.db.Close()
 	d.metrics = newMetrics()
-	d.sup = execsup.New(d.root, log, execsup.OnRestart(d.metrics.serviceRestarted))
+	if err := d.newSupervisor(ctx, log); err != nil {
+		return err
+	}
 	d.metrics.watchServices(d.sup)
 	d.metrics.watchBackups(d.root)
 	d.web = web.NewServer(log.With("component", "web"))
@@ -172,7 +175,7 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 	alerter.Log = log.With("component", "alerts")
 	d.alerter = mailAlerter{d: d, Alerter: alerter}
 
-	web.Handle(web.PanelHandler, panel.New(panel.Options{
+	pan := panel.New(panel.Options{
 		Lang:            d.lang,
 		AssociationName: d.associationName,
 		Health:          d.health,
@@ -187,6 +190,14 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 		Log:             log.With("component", "panel"),
 		// Ticket mails go through the box's Postfix, as d.monitor()'s alerts.
 		Notifier: d.alerter,
+		// Panel edits (aliases, users, revisions) are pack revisions,
+		// applied as `ruche apply` would and rolled back on failure.
+		ApplyPack: d.applyPanelPack,
+		// Sites in the panel: the templates, the pages' Markdown rendered
+		// exactly as the sites render it, and where uploads go.
+		SiteTemplates:  panelSiteTemplates,
+		RenderMarkdown: panelRenderMarkdown,
+		SiteUploadsDir: panelSiteUploadsDir,
 		// A password set in the panel goes to the wiki's users at the
 		// next apply: run one now, outside the request (an apply may
 		// reload what serves it).
@@ -198,7 +209,8 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 				go d.apply(ctx, p, raw, "panel", "password")
 			}
 		},
-	}))
+	})
+	web.Handle(web.PanelHandler, pan)
 
 	// First apply, then bring up whatever is not yet running: an apply
 	// with 0 changes reloads nothing, but at start nothing runs yet.
@@ -222,12 +234,19 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 	if !backup.IsDrillBox(d.root) {
 		m := d.monitor(log)
 		go m.Run(ctx)
-		sched := backup.NewScheduler(backup.Options{Root: d.root, Restic: d.opts.Restic, Log: log.With("component", "backup"), Alerter: d.alerter}, d.currentPack)
-		go func() {
-			if err := sched.Run(ctx); err != nil {
-				d.log.Error("backup scheduler stopped", "err", err)
-			}
-		}()
+		// The dashboard's history: disks and backup sizes, now and every
+		// 15 minutes, until the daemon stops.
+		go pan.RecordUsage(ctx, panel.UsageInterval)
+		// Under systemd, ruche-backup.timer backs up (ensureBackupTimer):
+		// one scheduler, never two backups.
+		if d.sd == nil {
+			sched := backup.NewScheduler(backup.Options{Root: d.root, Restic: d.opts.Restic, Log: log.With("component", "backup"), Alerter: d.alerter}, d.currentPack)
+			go func() {
+				if err := sched.Run(ctx); err != nil {
+					d.log.Error("backup scheduler stopped", "err", err)
+				}
+			}()
+		}
 	}
 
 	hup := make(chan os.Signal, 1)
@@ -262,6 +281,7 @@ func (d *daemon) apply(ctx context.Context, p *provision.Pack, raw []byte, autho
 	}
 	d.applyErr = nil
 	d.pack, d.raw, d.desired = p, raw, keepForRestart(res.Desired)
+	d.ensureBackupTimer(ctx, p)
 	return res, nil
 }
 

@@ -11,7 +11,7 @@ import (
 
 // Recipients are the e-mail addresses of the pack's admins and technicians
 // (panel.users), in the pack's order, each once whatever its case; users
-// without an address are skipped. A nil pack has none.
+// without an address, and disabled ones, are skipped. A nil pack has none.
 func Recipients(p *provision.Pack) []string {
 	if p == nil {
 		return nil
@@ -19,7 +19,8 @@ func Recipients(p *provision.Pack) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, u := range p.Panel.Users {
-		if u.Role != provision.RoleAdmin && u.Role != provision.RoleTechnician {
+		// A disabled user left: the box's mail is no longer theirs.
+		if u.Role != provision.RoleAdmin && u.Role != provision.RoleTechnician || u.Disabled {
 			continue
 		}
 		e := strings.TrimSpace(u.Email)
