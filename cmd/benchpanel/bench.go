@@ -132,7 +132,7 @@ func bench(ctx context.Context, o *options) (res *result, err error) {
 	logf("with the tickets: %s", res.withTickets)
 
 	dashboard := page{"dashboard `/`", "/", "staff"}
-	staffList := page{"ticket list `/tickets`, staff (every ticket)", "/tickets", "staff"}
+	staffList := page{"ticket list `/tickets`, staff (first page of 50)", "/tickets", "staff"}
 	memberList := page{"ticket list `/tickets`, member (their own)", "/tickets", "member"}
 	pages := []page{dashboard, staffList, memberList}
 	planOf := func(s *session) []page {

@@ -20,7 +20,7 @@
 //   - memory again, after the tickets;
 //   - for reference, one session alone: -requests requests of the
 //     dashboard (the technician), of the ticket list as the technician
-//     (every ticket) and as a member (their own);
+//     (its first page of 50) and as a member (their own);
 //   - -sessions sessions at once, each its own login, cookie and keep-alive
 //     connection, a fifth staff (admin and technician, alternating the
 //     dashboard and the ticket list), the rest members (their ticket
