@@ -190,6 +190,26 @@ func (db *DB) CountTickets(ctx context.Context, f TicketFilter) (int, error) {
 	return n, err
 }
 
+// TicketCounts is how many tickets there are in each status (statuses
+// without tickets are absent).
+func (db *DB) TicketCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT status, count(*) FROM tickets GROUP BY status`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var status string
+		var n int
+		if err := rows.Scan(&status, &n); err != nil {
+			return nil, err
+		}
+		out[status] = n
+	}
+	return out, rows.Err()
+}
+
 // Tickets lists the tickets filter selects, newest first.
 func (db *DB) Tickets(ctx context.Context, f TicketFilter) ([]Ticket, error) {
 	where, args := f.where()

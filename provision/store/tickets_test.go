@@ -229,9 +229,13 @@ func TestTicketsPaged(t *testing.T) {
 		{Author: "bob", Offset: 5}: 4,
 		{Author: "carol"}:          3,
 		{Status: StatusResolved}:   0,
+		{Status: StatusNew}:        7,
 	} {
 		if n, err := db.CountTickets(ctx, f); err != nil || n != want {
 			t.Errorf("CountTickets(%+v) = %d, %v; want %d", f, n, err, want)
 		}
+	}
+	if by, err := db.TicketCounts(ctx); err != nil || len(by) != 1 || by[StatusNew] != 7 {
+		t.Errorf("TicketCounts = %v, %v; want 7 new", by, err)
 	}
 }

@@ -23,6 +23,10 @@ type DiskUsage struct {
 	// Free is the bytes an unprivileged process may still write (f_bavail):
 	// the space reserved for root is not counted, as df does not.
 	Free uint64
+	// Used is the bytes in use (blocks not free, root's reserve aside):
+	// not Total-Free, which counts the reserve as used — 5 % of an ext4
+	// disk, more on some.
+	Used uint64
 	// UsedPercent is df's Use%: used / (used + Free), so that 100 means
 	// "full for everyone but root".
 	UsedPercent float64
@@ -59,6 +63,7 @@ func diskUsage(path string, unit, blocks, bfree, bavail, files, ffree uint64) Di
 		bfree = blocks // never seen, but a negative "used" would wrap around
 	}
 	used := blocks - bfree
+	u.Used = used * unit
 	if used+bavail > 0 {
 		u.UsedPercent = 100 * float64(used) / float64(used+bavail)
 	}

@@ -42,8 +42,8 @@ func TestDiskUsage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			u := diskUsage("/x", unit, tt.blocks, tt.bfree, tt.bavail, tt.files, tt.ffree)
-			if u.Total != tt.blocks*unit || u.Free != tt.bavail*unit {
-				t.Errorf("Total, Free = %d, %d; want %d, %d", u.Total, u.Free, tt.blocks*unit, tt.bavail*unit)
+			if u.Total != tt.blocks*unit || u.Free != tt.bavail*unit || u.Used != (tt.blocks-tt.bfree)*unit {
+				t.Errorf("Total, Free, Used = %d, %d, %d; want %d, %d, %d", u.Total, u.Free, u.Used, tt.blocks*unit, tt.bavail*unit, (tt.blocks-tt.bfree)*unit)
 			}
 			if math.Abs(u.UsedPercent-tt.wantPercent) > 0.01 || math.Abs(u.InodesUsedPercent-tt.wantInodes) > 0.01 {
 				t.Errorf("UsedPercent, InodesUsedPercent = %.2f, %.2f; want %.2f, %.2f", u.UsedPercent, u.InodesUsedPercent, tt.wantPercent, tt.wantInodes)

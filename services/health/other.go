@@ -18,3 +18,9 @@ func Disk(path string) (DiskUsage, error) {
 
 // Clock is not implemented outside Linux.
 func Clock() (ClockState, error) { return ClockState{}, errors.ErrUnsupported }
+
+// ReadMemory is not implemented outside Linux.
+func ReadMemory() (Memory, error) { return Memory{}, errors.ErrUnsupported }
+
+// TreeMemory is not implemented outside Linux.
+func TreeMemory(pids []int) (map[int]uint64, error) { return nil, errors.ErrUnsupported }

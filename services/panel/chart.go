@@ -302,29 +302,42 @@ func drawChart(id, title, desc string, from, to time.Time, lines []line, tab cha
 		s := chartSeries{Color: l.color, Dash: l.dash}
 		var pts []byte
 		var prev time.Time
+		var last chartDot
+		n := 0 // points in pts
+		// flush ends a line; a line of one point (the first sample of a
+		// new box, or one alone between two holes) would draw nothing,
+		// so it becomes a dot.
+		flush := func() {
+			switch {
+			case n == 1 && !l.dots:
+				s.Dots = append(s.Dots, last)
+			case n > 0:
+				s.Lines = append(s.Lines, string(pts))
+			}
+			pts, n = pts[:0], 0
+		}
 		for _, smp := range l.samples {
 			if smp.At.Before(from) || smp.At.After(to) {
 				continue
 			}
 			// A hole in the sampling (the box was off) stays a hole:
 			// no straight line drawn across it.
-			if len(pts) > 0 && !l.dots && smp.At.Sub(prev) > gapAfter(prev, to) {
-				s.Lines = append(s.Lines, string(pts))
-				pts = pts[:0]
+			if n > 0 && !l.dots && smp.At.Sub(prev) > gapAfter(prev, to) {
+				flush()
 			}
-			if len(pts) > 0 {
+			if n > 0 {
 				pts = append(pts, ' ')
 			}
 			px, py := x(smp.At), y(smp.Value)
 			pts = fmt.Appendf(pts, "%.1f,%.1f", px, py)
+			n++
+			last = chartDot{X: px, Y: py}
 			if l.dots {
-				s.Dots = append(s.Dots, chartDot{X: px, Y: py})
+				s.Dots = append(s.Dots, last)
 			}
 			prev = smp.At
 		}
-		if len(pts) > 0 {
-			s.Lines = append(s.Lines, string(pts))
-		}
+		flush()
 		ch.Series = append(ch.Series, s)
 	}
 	return ch

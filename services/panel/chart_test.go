@@ -269,3 +269,22 @@ func TestNiceCeil(t *testing.T) {
 		}
 	}
 }
+
+// A new box has one sample: no line can be drawn from it, so each series
+// shows it as a dot, never an empty chart.
+func TestChartLoneSample(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	samples := []store.Sample{
+		{Kind: store.SampleDiskTotal, Target: "/", At: now.Add(-time.Minute), Value: 64e9},
+		{Kind: store.SampleDiskUsed, Target: "/", At: now.Add(-time.Minute), Value: 20e9},
+	}
+	sortSamples(samples)
+	var buf strings.Builder
+	if err := usageTemplate.Execute(&buf, buildUsageView(i18n.FR, usageRanges[0], now, samples)); err != nil {
+		t.Fatal(err)
+	}
+	disk := factsOf(parseSVGs(t, buf.String())["chart-disk"])
+	if len(disk.polylines) != 0 || disk.circles != 2 {
+		t.Errorf("one sample: polylines %v and %d dots, want none and 2", disk.polylines, disk.circles)
+	}
+}

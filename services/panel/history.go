@@ -76,7 +76,7 @@ func (p *Panel) usageSamples(now time.Time) []store.Sample {
 			continue
 		}
 		out = append(out,
-			store.Sample{Kind: store.SampleDiskUsed, Target: path, At: now, Value: u.Total - min(u.Free, u.Total)},
+			store.Sample{Kind: store.SampleDiskUsed, Target: path, At: now, Value: u.Used},
 			store.Sample{Kind: store.SampleDiskTotal, Target: path, At: now, Value: u.Total})
 	}
 	state, err := backup.ReadState(root)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ruche-box/ruche/provision/store"
+	"github.com/ruche-box/ruche/services/health"
 )
 
 // writeSizedBackupState writes a backup state whose usb target succeeded
@@ -63,6 +64,10 @@ func TestRecordUsage(t *testing.T) {
 	used, total := by[store.SampleDiskUsed+" "+f.root], by[store.SampleDiskTotal+" "+f.root]
 	if total.Value == 0 || used.Value == 0 || used.Value > total.Value || !used.At.Equal(f.clock) {
 		t.Errorf("disk samples: used %+v, total %+v (clock %v)", used, total, f.clock)
+	}
+	// Used is what df calls used: root's reserve is not counted in it.
+	if u, err := health.Disk(f.root); err == nil && (used.Value < u.Used*9/10 || used.Value > u.Used*11/10) {
+		t.Errorf("disk used sample %d, df says %d", used.Value, u.Used)
 	}
 	if a := by[store.SampleBackupAdded+" usb"]; a.Value != 123456789 || !a.At.Equal(backupAt) {
 		t.Errorf("usb's bytes added: %+v, want 123456789 at %v", a, backupAt)

@@ -149,6 +149,10 @@ type Panel struct {
 	// editMu serializes pack edits (edit.go): each reads the live pack
 	// the previous one applied.
 	editMu sync.Mutex
+	// memory keeps the last reading of the processes' memory a few
+	// seconds (status.go): walking /proc at every dashboard view of 50
+	// volunteers would cost more than the figure is worth.
+	memory memoryCache
 }
 
 // New returns the panel's handler.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -38,6 +39,32 @@ type Status struct {
 	// them by status, for the dashboard's links.
 	OpenTickets  int           `json:"open_tickets"`
 	OpenByStatus []StatusCount `json:"-"`
+	// Memory is the machine's memory and Ruche's own; nil when the
+	// kernel cannot say.
+	Memory *MemoryStatus `json:"memory,omitempty"`
+	// Drill is the last restore drill: the last restore proven to work.
+	// Nil when the pack has no backups.
+	Drill *DrillStatus `json:"drill,omitempty"`
+}
+
+// MemoryStatus is the machine's memory.
+type MemoryStatus struct {
+	TotalBytes     uint64  `json:"total_bytes"`
+	AvailableBytes uint64  `json:"available_bytes"`
+	UsedPercent    float64 `json:"used_percent"`
+	Level          string  `json:"level"` // ok | warning | problem
+	// RucheBytes is the daemon's own memory (PSS), the services aside.
+	RucheBytes uint64 `json:"ruche_bytes,omitempty"`
+}
+
+// DrillStatus is the last restore drill (backup/drill.go's record).
+type DrillStatus struct {
+	LastRun     time.Time `json:"last_run,omitzero"`
+	LastOK      bool      `json:"last_ok"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	Target      string    `json:"target,omitempty"`
+	Snapshot    string    `json:"snapshot,omitempty"`
+	Error       string    `json:"error,omitempty"`
 }
 
 // StatusCount is the number of tickets in a status.
@@ -68,6 +95,9 @@ type ServiceStatus struct {
 	Restarts int                    `json:"restarts"`
 	Since    time.Time              `json:"since,omitzero"`
 	LastExit string                 `json:"last_exit,omitempty"`
+	// MemoryBytes is the service's processes' memory (PSS, children
+	// included); 0 when not running or unknown.
+	MemoryBytes uint64 `json:"memory_bytes,omitempty"`
 }
 
 // DiskStatus is the space of a filesystem the box writes to.
@@ -117,6 +147,7 @@ func (p *Panel) status(lang i18n.Lang) Status {
 		}
 		slices.SortFunc(st.Services, func(a, b ServiceStatus) int { return strings.Compare(a.Name, b.Name) })
 	}
+	p.addMemory(&st)
 	if p.opts.Root == "" {
 		return st
 	}
@@ -156,8 +187,64 @@ func (p *Panel) status(lang i18n.Lang) Status {
 		if r, ok := backup.ReadProgress(root, time.Now()); ok {
 			st.BackupRunning = r
 		}
+		if d, err := backup.ReadDrillState(root); err != nil {
+			p.log.Warn("status: drill", "err", err)
+		} else {
+			st.Drill = &DrillStatus{
+				LastRun: d.LastRun, LastOK: d.LastOK, LastSuccess: d.LastSuccess,
+				Target: d.Target, Snapshot: d.Snapshot, Error: d.Error[string(lang)],
+			}
+		}
 	}
 	return st
+}
+
+// memoryFor is how long a reading of the processes' memory is shown.
+const memoryFor = 5 * time.Second
+
+// memoryCache is the last reading of the memory of the daemon and of its
+// services' processes.
+type memoryCache struct {
+	mu     sync.Mutex
+	at     time.Time
+	pids   []int // the reading's processes: a restart makes it stale
+	sizes  map[int]uint64
+	system health.Memory
+}
+
+// addMemory fills st's memory: the machine's, the daemon's and each
+// running service's. What the kernel does not say stays empty.
+func (p *Panel) addMemory(st *Status) {
+	self := os.Getpid()
+	pids := []int{self}
+	for _, s := range st.Services {
+		if s.PID > 0 {
+			pids = append(pids, s.PID)
+		}
+	}
+	c := &p.memory
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := p.now(); now.Sub(c.at) > memoryFor || !slices.Equal(c.pids, pids) {
+		m, err := health.ReadMemory()
+		if err != nil {
+			p.log.Warn("status: memory", "err", err)
+			return
+		}
+		sizes, err := health.TreeMemory(pids)
+		if err != nil {
+			p.log.Warn("status: processes' memory", "err", err)
+		}
+		c.at, c.pids, c.sizes, c.system = now, pids, sizes, m
+	}
+	st.Memory = &MemoryStatus{
+		TotalBytes: c.system.Total, AvailableBytes: c.system.Available,
+		UsedPercent: c.system.UsedPercent(), Level: c.system.Level().String(),
+		RucheBytes: c.sizes[self],
+	}
+	for i := range st.Services {
+		st.Services[i].MemoryBytes = c.sizes[st.Services[i].PID]
+	}
 }
 
 // diskPaths are the filesystems to show: the root's, and the box's state
@@ -197,16 +284,14 @@ func (p *Panel) countOpenTickets(ctx context.Context, st *Status) {
 	if p.opts.DB == nil {
 		return
 	}
-	list, err := p.opts.DB.Tickets(ctx, store.TicketFilter{})
+	by, err := p.opts.DB.TicketCounts(ctx)
 	if err != nil {
 		p.log.Warn("status: tickets", "err", err)
 		return
 	}
-	by := map[string]int{}
-	for _, t := range list {
-		if t.Status != store.StatusResolved {
-			by[t.Status]++
-			st.OpenTickets++
+	for status, n := range by {
+		if status != store.StatusResolved {
+			st.OpenTickets += n
 		}
 	}
 	for _, s := range store.TicketStatuses {
