@@ -227,6 +227,12 @@ func Drill(ctx context.Context, o DrillOptions, p *provision.Pack) (*DrillResult
 		return nil, err
 	}
 	defer unlock()
+	return drillLocked(ctx, o, p, root)
+}
+
+// drillLocked is Drill once the drill lock is held (Drill, StartDrill).
+func drillLocked(ctx context.Context, o DrillOptions, p *provision.Pack, root string) (*DrillResult, error) {
+	var err error
 	d := &drill{o: o, root: root, res: &DrillResult{Start: o.now()}}
 	d.scratch = o.Scratch
 	if d.scratch == "" {

@@ -93,7 +93,11 @@ func Run(ctx context.Context, o Options, p *provision.Pack) (*Report, error) {
 		return nil, err
 	}
 	defer unlock()
+	return runLocked(ctx, o, p, root)
+}
 
+// runLocked is Run once the box's backup lock is held (Run, Start).
+func runLocked(ctx context.Context, o Options, p *provision.Pack, root string) (*Report, error) {
 	c, err := ContentsOf(root, p)
 	if err != nil {
 		return nil, err

@@ -22,11 +22,13 @@ func (p *Panel) home(c *call) {
 			struct{ Links links }{l})
 		return
 	}
+	st := p.staffStatus(c)
 	c.page(http.StatusOK, "dashboard", text(c.lang, "dash.title"), "home", struct {
 		Status  Status
 		Links   links
 		History template.HTML // chart.go
-	}{p.staffStatus(c), l, p.usageSection(c, defaultRange)})
+		Actions dashActions   // actions.go
+	}{st, l, p.usageSection(c, defaultRange), p.actions(c, st)})
 }
 
 func displayName(u provision.User) string {

@@ -257,7 +257,7 @@ var texts = map[string]i18n.M{
 	"urgency.high":       {FR: "haute", EN: "high"},
 
 	"audit.title":             {FR: "Journal des interventions", EN: "Audit log"},
-	"audit.intro":             {FR: "Ce que les technicien·nes et administrateur·rices ont fait sur les tickets, du plus récent au plus ancien.", EN: "What technicians and admins did on tickets, newest first."},
+	"audit.intro":             {FR: "Ce que les technicien·nes et administrateur·rices ont fait sur les tickets, les services et les sauvegardes, du plus récent au plus ancien. Les modifications du pack sont dans les révisions.", EN: "What technicians and admins did on tickets, services and backups, newest first. Pack changes are in the revisions."},
 	"audit.none":              {FR: "Journal vide.", EN: "The log is empty."},
 	"audit.at":                {FR: "Quand", EN: "When"},
 	"audit.actor":             {FR: "Qui", EN: "Who"},

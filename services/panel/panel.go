@@ -89,6 +89,16 @@ type Options struct {
 	SiteTemplates  func() []SiteTemplate
 	RenderMarkdown func(md string) (template.HTML, error)
 	SiteUploadsDir func(site string) string
+	// Staff actions from the dashboard (actions.go). RestartService
+	// restarts a supervised service (an error wrapping ErrUnknownService
+	// for a name the box does not run, ErrBoxPaused during a restore).
+	// BackupNow and DrillNow start a backup of every target and a restore
+	// drill in the background and return once started (ErrActionBusy
+	// when one already runs). Nil: the panel says the action is not
+	// available (503).
+	RestartService func(ctx context.Context, name string) error
+	BackupNow      func(ctx context.Context) error
+	DrillNow       func(ctx context.Context) error
 	// Log is the panel's logger (logins, ended sessions, refusals);
 	// slog.Default when nil. It never receives a password or a token.
 	Log *slog.Logger

@@ -45,6 +45,8 @@ type fixture struct {
 	// engine applies the live pack (edit_test.go): Options.ApplyPack
 	// is a real provision.Engine on root, without services.
 	engine *provision.Engine
+	// actions are the dashboard's actions' daemon side (actions_test.go).
+	actions fakeActions
 }
 
 // Logins of the fixture by role, and their passwords.
@@ -116,6 +118,9 @@ func newFixture(t *testing.T, withPasswords bool) *fixture {
 		PasswordChanged: func(ctx context.Context) { f.passwordChanged++ },
 		ApplyPack:       f.applyPack,
 		Log:             slog.New(slog.NewTextHandler(io.Discard, nil)),
+		RestartService:  f.actions.restart,
+		BackupNow:       f.actions.backupNow,
+		DrillNow:        f.actions.drillNow,
 	})
 	f.p.now = func() time.Time { return f.clock }
 	return f
@@ -262,6 +267,14 @@ func TestRoleMatrix(t *testing.T) {
 		"GET /api/status":     {401, 403, 200, 200},
 		"GET /history":        {302, 403, 200, 200},
 		"GET /api/usage":      {401, 403, 200, 200},
+
+		// The dashboard's actions (actions_test.go).
+		"POST /services/{name}/restart":     {303, 403, 303, 303},
+		"POST /api/services/{name}/restart": {401, 403, 204, 204},
+		"POST /backups":                     {303, 403, 303, 303},
+		"POST /api/backups":                 {401, 403, 202, 202},
+		"POST /backups/drill":               {303, 403, 303, 303},
+		"POST /api/backups/drill":           {401, 403, 202, 202},
 
 		// Tickets: {id} is a ticket of bob, the member (the matrix's own
 		// ticket); TestTicketsPrivate checks another member's.
@@ -411,6 +424,8 @@ func TestRoleMatrix(t *testing.T) {
 				f.p.opts.Notifier = &recorder{} // the link goes by mail (tickets_test.go)
 			}
 			target = siteMatrixTarget(key, target) // sites_test.go
+			// actions_test.go: a service the fixture supervises.
+			target = strings.ReplaceAll(target, "{name}", "postfix")
 			fields := url.Values{}
 			var r *http.Request
 			switch {

@@ -100,6 +100,14 @@ func (p *Panel) table() []route {
 		// The dashboard's history of disk use and backup sizes (history.go).
 		{method: "GET", pattern: "/history", access: staff, handle: p.historyPage},
 		{method: "GET", pattern: "/api/usage", access: staff, handle: p.apiUsage},
+		// The dashboard's actions (actions.go): restart a service, back
+		// up now, run a restore drill.
+		{method: "POST", pattern: "/services/{name}/restart", access: staff, handle: p.restartForm},
+		{method: "POST", pattern: "/api/services/{name}/restart", access: staff, handle: p.apiRestart},
+		{method: "POST", pattern: "/backups", access: staff, handle: p.backupForm},
+		{method: "POST", pattern: "/api/backups", access: staff, handle: p.apiBackup},
+		{method: "POST", pattern: "/backups/drill", access: staff, handle: p.drillForm},
+		{method: "POST", pattern: "/api/backups/drill", access: staff, handle: p.apiDrill},
 
 		// Intervention tickets (tickets.go). A member's routes on {id}
 		// answer 404 for another member's ticket: the handler checks the

@@ -175,6 +175,8 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 	alerter.Log = log.With("component", "alerts")
 	d.alerter = mailAlerter{d: d, Alerter: alerter}
 
+	actions := &panelActions{d: d, ctx: ctx, log: log.With("component", "panel-actions")}
+	defer actions.wait(cancel) // before the database closes
 	pan := panel.New(panel.Options{
 		Lang:            d.lang,
 		AssociationName: d.associationName,
@@ -198,6 +200,11 @@ func (d *daemon) run(ctx context.Context, p *provision.Pack, raw []byte, log *sl
 		SiteTemplates:  panelSiteTemplates,
 		RenderMarkdown: panelRenderMarkdown,
 		SiteUploadsDir: panelSiteUploadsDir,
+		// The dashboard's staff actions (panel_actions.go): restart a
+		// service, back up now, run a restore drill.
+		RestartService: actions.restart,
+		BackupNow:      actions.backupNow,
+		DrillNow:       actions.drillNow,
 		// A password set in the panel goes to the wiki's users at the
 		// next apply: run one now, outside the request (an apply may
 		// reload what serves it).
