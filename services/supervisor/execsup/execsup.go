@@ -9,9 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -264,7 +262,7 @@ func (s *Supervisor) Reload(ctx context.Context, name string) error {
 		return nil
 	}
 	if spec.ReloadSignal != "" {
-		sig, err := parseSignal(spec.ReloadSignal)
+		sig, err := provision.ParseSignal(spec.ReloadSignal)
 		if err != nil {
 			return fmt.Errorf("reload %s: %w", name, err)
 		}
@@ -402,52 +400,9 @@ func waitStarted(ctx context.Context, runs []*run) error {
 	return nil
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
-
 // validate reports every problem in specs at once.
 func validate(specs []provision.ServiceSpec) error {
-	var errs []error
-	seen := make(map[string]bool, len(specs))
-	for i, sp := range specs {
-		bad := func(format string, args ...any) {
-			errs = append(errs, fmt.Errorf("services[%d] %q: %s", i, sp.Name, fmt.Sprintf(format, args...)))
-		}
-		if !nameRE.MatchString(sp.Name) {
-			bad("name must be made of [a-z0-9-]")
-		}
-		if seen[sp.Name] {
-			bad("name used twice")
-		}
-		seen[sp.Name] = true
-		if len(sp.Command) == 0 {
-			bad("no command")
-		} else if !filepath.IsAbs(sp.Command[0]) {
-			bad("command %q is not an absolute path", sp.Command[0])
-		}
-		if len(sp.ReloadCommand) > 0 && !filepath.IsAbs(sp.ReloadCommand[0]) {
-			bad("reload command %q is not an absolute path", sp.ReloadCommand[0])
-		}
-		if sp.Dir != "" && !filepath.IsLocal(filepath.FromSlash(sp.Dir)) {
-			bad("dir %q is not a path inside the root", sp.Dir)
-		}
-		for _, kv := range sp.Env {
-			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-				bad("env %q is not KEY=VALUE", kv)
-			}
-		}
-		for _, sig := range []string{sp.ReloadSignal, sp.StopSignal} {
-			if sig == "" {
-				continue
-			}
-			if _, err := parseSignal(sig); err != nil {
-				bad("%v", err)
-			}
-		}
-		if sp.StopTimeout < 0 {
-			bad("stop timeout %d is negative", sp.StopTimeout)
-		}
-	}
-	return errors.Join(errs...)
+	return errors.Join(provision.ValidateServices(specs)...)
 }
 
 // cloneSpec copies the slices so that the caller may reuse its own, and

@@ -3,6 +3,8 @@ package execsup
 import (
 	"testing"
 	"time"
+
+	"github.com/ruche-box/ruche/provision"
 )
 
 func TestRestartPolicy(t *testing.T) {
@@ -71,11 +73,11 @@ func TestRestartPolicy(t *testing.T) {
 
 func TestParseSignal(t *testing.T) {
 	for _, name := range []string{"HUP", "SIGHUP", "hup", " USR2 "} {
-		if _, err := parseSignal(name); err != nil {
-			t.Errorf("parseSignal(%q): %v", name, err)
+		if _, err := provision.ParseSignal(name); err != nil {
+			t.Errorf("provision.ParseSignal(%q): %v", name, err)
 		}
 	}
-	if _, err := parseSignal("BOGUS"); err == nil {
-		t.Error("parseSignal(BOGUS): got nil error")
+	if _, err := provision.ParseSignal("BOGUS"); err == nil {
+		t.Error("provision.ParseSignal(BOGUS): got nil error")
 	}
 }

@@ -203,7 +203,7 @@ func (c *child) signal(sig syscall.Signal, group bool) error {
 func (s *Supervisor) stop(c *child, spec provision.ServiceSpec, log *slog.Logger) string {
 	sig := syscall.SIGTERM
 	if spec.StopSignal != "" {
-		sig, _ = parseSignal(spec.StopSignal) // checked by validate
+		sig, _ = provision.ParseSignal(spec.StopSignal) // checked by validate
 	}
 	grace := s.cfg.stopTimeout
 	if spec.StopTimeout > 0 {

@@ -434,7 +434,7 @@ func (s *Supervisor) Reload(ctx context.Context, name string) error {
 		return nil // starting or restarting: it reads the new files anyway
 	}
 	if spec.ReloadSignal != "" {
-		sig, _ := parseSignal(spec.ReloadSignal) // checked by validate
+		sig, _ := provision.ParseSignal(spec.ReloadSignal) // checked by validate
 		s.log.Info("reloading", "unit", unit, "signal", spec.ReloadSignal)
 		if err := s.conn.KillUnitWithTarget(ctx, unit, sdbus.Main, int32(sig)); err != nil {
 			return fmt.Errorf("reload %s: signal %s: %w", name, spec.ReloadSignal, err)

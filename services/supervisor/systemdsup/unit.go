@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -61,7 +60,7 @@ func serviceName(unit string) string {
 		return ""
 	}
 	n, ok = strings.CutSuffix(n, ".service")
-	if !ok || !nameRE.MatchString(n) {
+	if !ok || !provision.ValidServiceName(n) {
 		return ""
 	}
 	return n
@@ -90,7 +89,7 @@ func renderService(root string, sp provision.ServiceSpec) string {
 	fmt.Fprintf(&b, "Restart=always\nRestartSec=%s\n", restartSec)
 	stop := "TERM"
 	if sp.StopSignal != "" {
-		stop = signalName(sp.StopSignal)
+		stop = provision.SignalName(sp.StopSignal)
 	}
 	timeout := sp.StopTimeout
 	if timeout == 0 {
@@ -155,89 +154,22 @@ func quote(s string, command bool) string {
 // specifiers escapes % in a value that systemd reads unquoted.
 func specifiers(s string) string { return strings.ReplaceAll(s, "%", "%%") }
 
-// signals are the names a spec may use, as systemd and kill(1) spell them
-// (the exec backend's list).
-var signals = map[string]syscall.Signal{
-	"HUP":   syscall.SIGHUP,
-	"INT":   syscall.SIGINT,
-	"QUIT":  syscall.SIGQUIT,
-	"ABRT":  syscall.SIGABRT,
-	"KILL":  syscall.SIGKILL,
-	"USR1":  syscall.SIGUSR1,
-	"USR2":  syscall.SIGUSR2,
-	"ALRM":  syscall.SIGALRM,
-	"TERM":  syscall.SIGTERM,
-	"CONT":  syscall.SIGCONT,
-	"STOP":  syscall.SIGSTOP,
-	"WINCH": syscall.SIGWINCH,
-}
-
-// signalName reads "HUP", "SIGHUP" or "hup" and returns "HUP".
-func signalName(name string) string {
-	return strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(name)), "SIG")
-}
-
-func parseSignal(name string) (syscall.Signal, error) {
-	sig, ok := signals[signalName(name)]
-	if !ok {
-		return 0, fmt.Errorf("unknown signal %q", name)
-	}
-	return sig, nil
-}
-
-var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
-
 // validate reports every problem in specs at once, as the exec backend
 // does, plus what a unit file cannot hold.
 func validate(specs []provision.ServiceSpec) error {
-	var errs []error
-	seen := make(map[string]bool, len(specs))
+	errs := provision.ValidateServices(specs)
 	for i, sp := range specs {
 		bad := func(format string, args ...any) {
-			errs = append(errs, fmt.Errorf("services[%d] %q: %s", i, sp.Name, fmt.Sprintf(format, args...)))
-		}
-		if !nameRE.MatchString(sp.Name) {
-			bad("name must be made of [a-z0-9-]")
-		}
-		if seen[sp.Name] {
-			bad("name used twice")
-		}
-		seen[sp.Name] = true
-		if len(sp.Command) == 0 {
-			bad("no command")
-		} else if !filepath.IsAbs(sp.Command[0]) {
-			bad("command %q is not an absolute path", sp.Command[0])
-		}
-		if len(sp.ReloadCommand) > 0 && !filepath.IsAbs(sp.ReloadCommand[0]) {
-			bad("reload command %q is not an absolute path", sp.ReloadCommand[0])
-		}
-		if sp.Dir != "" && !filepath.IsLocal(filepath.FromSlash(sp.Dir)) {
-			bad("dir %q is not a path inside the root", sp.Dir)
+			errs = append(errs, provision.ServiceProblem(i, sp, format, args...))
 		}
 		// A line break would end the WorkingDirectory= line early.
 		if strings.ContainsAny(sp.Dir, "\n\r\x00") {
 			bad("dir %q holds a line break", sp.Dir)
 		}
-		for _, kv := range sp.Env {
-			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-				bad("env %q is not KEY=VALUE", kv)
-			}
-		}
 		for _, a := range append(append([]string(nil), sp.Command...), sp.ReloadCommand...) {
 			if strings.IndexByte(a, 0) >= 0 {
 				bad("command holds a NUL byte")
 			}
-		}
-		for _, sig := range []string{sp.ReloadSignal, sp.StopSignal} {
-			if sig == "" {
-				continue
-			}
-			if _, err := parseSignal(sig); err != nil {
-				bad("%v", err)
-			}
-		}
-		if sp.StopTimeout < 0 {
-			bad("stop timeout %d is negative", sp.StopTimeout)
 		}
 		if sp.MemoryMax < 0 {
 			bad("memory max %d is negative", sp.MemoryMax)
