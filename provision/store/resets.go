@@ -61,28 +61,8 @@ func (db *DB) NewPasswordReset(ctx context.Context, login string, now, expires t
 // resetTokenUser is the user a reset token may still set the password of:
 // unused, not expired, a user the pack names and not disabled.
 func resetTokenUser(ctx context.Context, q queryRower, token string, now time.Time) (User, error) {
-	if !plausibleToken(token) {
-		return User{}, ErrBadResetToken
-	}
-	var expires string
-	var used sql.NullString
-	row := q.QueryRowContext(ctx, `SELECT t.expires_at, t.used_at, `+userColumnsOf+`
-		FROM password_resets t JOIN users u ON u.login = t.login WHERE t.id = ?`, TokenID(token))
-	user, _, err := scanUser(withColumns{row, []any{&expires, &used}})
-	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, ErrBadResetToken
-	}
-	if err != nil {
-		return User{}, err
-	}
-	exp, err := time.Parse(timeLayout, expires)
-	if err != nil {
-		return User{}, err
-	}
-	if used.Valid || !now.Before(exp) || user.Removed() || user.Disabled {
-		return User{}, ErrBadResetToken
-	}
-	return user, nil
+	user, _, err := oneTimeTokenUser(ctx, q, "password_resets", token, now, ErrBadResetToken)
+	return user, err
 }
 
 // ResetTokenUser returns the user a reset token is for, when it may still

@@ -211,28 +211,40 @@ type queryRower interface {
 // password yet (a link seen on a console must not take over an account
 // whose owner has set a password meanwhile).
 func setupTokenUser(ctx context.Context, q queryRower, token string, now time.Time) (User, error) {
-	if !plausibleToken(token) {
+	user, hash, err := oneTimeTokenUser(ctx, q, "setup_tokens", token, now, ErrBadSetupToken)
+	if err == nil && hash != "" {
 		return User{}, ErrBadSetupToken
+	}
+	return user, err
+}
+
+// oneTimeTokenUser is the user a one-time link's token (in table:
+// setup_tokens or password_resets, whose rows have the same columns) is
+// for, with their password hash, when the token is unused and not expired
+// at now and the user is in the pack and not disabled; bad otherwise.
+func oneTimeTokenUser(ctx context.Context, q queryRower, table, token string, now time.Time, bad error) (User, string, error) {
+	if !plausibleToken(token) {
+		return User{}, "", bad
 	}
 	var expires string
 	var used sql.NullString
 	row := q.QueryRowContext(ctx, `SELECT t.expires_at, t.used_at, `+userColumnsOf+`
-		FROM setup_tokens t JOIN users u ON u.login = t.login WHERE t.id = ?`, TokenID(token))
+		FROM `+table+` t JOIN users u ON u.login = t.login WHERE t.id = ?`, TokenID(token))
 	user, hash, err := scanUser(withColumns{row, []any{&expires, &used}})
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, ErrBadSetupToken
+		return User{}, "", bad
 	}
 	if err != nil {
-		return User{}, err
+		return User{}, "", err
 	}
 	exp, err := time.Parse(timeLayout, expires)
 	if err != nil {
-		return User{}, err
+		return User{}, "", err
 	}
-	if used.Valid || !now.Before(exp) || user.Removed() || user.Disabled || hash != "" {
-		return User{}, ErrBadSetupToken
+	if used.Valid || !now.Before(exp) || user.Removed() || user.Disabled {
+		return User{}, "", bad
 	}
-	return user, nil
+	return user, hash, nil
 }
 
 // SetupTokenUser returns the user a setup token is for, when it may still
