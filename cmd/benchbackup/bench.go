@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ruche-box/ruche/cmd/internal/benchenv"
+
 	"github.com/ruche-box/ruche/backup"
 	"github.com/ruche-box/ruche/provision"
 )
@@ -105,8 +107,8 @@ func bench(ctx context.Context, o *options) (res *result, err error) {
 	b.rucheEnv = append(b.rucheEnv, "HOME="+b.home)
 
 	res = newResult()
-	res.date, res.machine, res.loadBefore = time.Now().UTC().Format("2006-01-02"), machine(o.work), loadavg()
-	res.resticVersion, res.rucheVersion = firstLine(ctx, o.restic, "version"), firstLine(ctx, o.ruche, "version")
+	res.date, res.machine, res.loadBefore = time.Now().UTC().Format("2006-01-02"), machine(o.work), benchenv.Loadavg()
+	res.resticVersion, res.rucheVersion = benchenv.FirstLine(ctx, o.restic, "version"), benchenv.FirstLine(ctx, o.ruche, "version")
 	res.rounds, res.incrementals, res.goVersion = o.rounds, o.incrementals, runtime.Version()
 
 	if err := b.setup(ctx); err != nil {
@@ -208,7 +210,7 @@ func bench(ctx context.Context, o *options) (res *result, err error) {
 	}
 	res.repoFiles[sideRuche], res.repoBytes[sideRuche] = treeSize(b.rucheRepo)
 	res.repoFiles[sidePlain], res.repoBytes[sidePlain] = treeSize(b.plainRepo)
-	res.loadAfter, res.loadDuring = loadavg(), b.loads
+	res.loadAfter, res.loadDuring = benchenv.Loadavg(), b.loads
 	return res, nil
 }
 
@@ -294,7 +296,7 @@ func (b *box) settle(ctx context.Context) error {
 	if err := sleep(ctx, time.Second); err != nil {
 		return err
 	}
-	if f := strings.Fields(loadavg()); len(f) > 0 {
+	if f := strings.Fields(benchenv.Loadavg()); len(f) > 0 {
 		if v, err := strconv.ParseFloat(f[0], 64); err == nil {
 			b.loads = append(b.loads, v)
 		}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ruche-box/ruche/cmd/internal/benchenv"
 )
 
 // Logins of the pack: the staff, and the members m001, m002...
@@ -67,16 +69,16 @@ func bench(ctx context.Context, o *options) (res *result, err error) {
 	if err := os.WriteFile(packFile, []byte(packYAML(o.members)), 0o644); err != nil {
 		return nil, err
 	}
-	httpAddr, err := freeAddr()
+	httpAddr, err := benchenv.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	smtpAddr, err := freeAddr()
+	smtpAddr, err := benchenv.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
 	res = &result{
-		machine: machine(), loadBefore: loadavg(), rucheVersion: version(ctx, o.ruche, "version"),
+		machine: benchenv.Machine(), loadBefore: benchenv.Loadavg(), rucheVersion: benchenv.FirstLine(ctx, o.ruche, "version"),
 		date:    time.Now().UTC().Format("2006-01-02"),
 		members: o.members, tickets: o.tickets, sessions: o.sessions, requests: o.requests, writers: o.writers,
 	}
@@ -192,7 +194,7 @@ func bench(ctx context.Context, o *options) (res *result, err error) {
 		sessions = append(sessions, s)
 	}
 	res.staffSessions = staffN
-	res.loadBefore2 = loadavg()
+	res.loadBefore2 = benchenv.Loadavg()
 	if res.load, res.peak, err = load(ctx, sessions, o.requests, planOf, pages, up.measure); err != nil {
 		return nil, err
 	}
@@ -203,9 +205,9 @@ func bench(ctx context.Context, o *options) (res *result, err error) {
 	}
 	logf("peak %s; after %s", res.peak, res.after)
 	if up.exited() {
-		return nil, fmt.Errorf("ruche up exited during the measurement; its log:\n%s", tail(up.logPath, 20))
+		return nil, fmt.Errorf("ruche up exited during the measurement; its log:\n%s", benchenv.Tail(up.logPath, 20))
 	}
-	res.loadAfter = loadavg()
+	res.loadAfter = benchenv.Loadavg()
 	return res, nil
 }
 

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/ruche-box/ruche/cmd/internal/benchenv"
 )
 
 // panelHost is the panel's name under a root other than /.
@@ -218,7 +220,7 @@ func (u *upProcess) waitHealthz(ctx context.Context, within time.Duration) error
 	var last string
 	for i := 0; ; i++ {
 		if u.exited() {
-			return fmt.Errorf("ruche up exited (%v); its log:\n%s", u.waitErr, tail(u.logPath, 20))
+			return fmt.Errorf("ruche up exited (%v); its log:\n%s", u.waitErr, benchenv.Tail(u.logPath, 20))
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, (&url.URL{Scheme: "http", Host: u.addr, Path: "/healthz"}).String(), nil)
 		req.Host = panelHost
@@ -233,7 +235,7 @@ func (u *upProcess) waitHealthz(ctx context.Context, within time.Duration) error
 			last = err.Error()
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("the panel did not answer on http://%s/healthz within %v: %s; ruche up's log:\n%s", u.addr, within, last, tail(u.logPath, 20))
+			return fmt.Errorf("the panel did not answer on http://%s/healthz within %v: %s; ruche up's log:\n%s", u.addr, within, last, benchenv.Tail(u.logPath, 20))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -5,11 +5,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -192,76 +190,4 @@ func descendants(parent map[int]int, pid int) []int {
 		queue = append(queue, children[next]...)
 	}
 	return out
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// machine describes the CPU, cores, memory, OS and kernel.
-func machine() string {
-	cpu := "unknown CPU"
-	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(data), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-				cpu = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	mem := ""
-	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
-		if kib, ok := smapsField(data, "MemTotal"); ok {
-			mem = fmt.Sprintf(", %.0f GiB", float64(kib)/(1<<20))
-		}
-	}
-	osName := runtime.GOOS
-	if data, err := os.ReadFile("/etc/debian_version"); err == nil {
-		osName = "Debian " + strings.TrimSpace(string(data))
-	}
-	kernel := ""
-	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		kernel = ", Linux " + strings.TrimSpace(string(data))
-	}
-	return fmt.Sprintf("%s (%d cores%s, %s/%s, %s%s)", cpu, runtime.NumCPU(), mem, runtime.GOOS, runtime.GOARCH, osName, kernel)
-}
-
-// version is the first line of `bin args...`.
-func version(ctx context.Context, bin string, args ...string) string {
-	out, err := exec.CommandContext(ctx, bin, args...).Output()
-	if err != nil {
-		return "?"
-	}
-	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	return line
-}
-
-// loadavg is the first three fields of /proc/loadavg.
-func loadavg() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(data))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }

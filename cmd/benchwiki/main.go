@@ -39,6 +39,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ruche-box/ruche/cmd/internal/benchenv"
+
 	"github.com/ruche-box/ruche/cmd/internal/benchmd"
 	"github.com/ruche-box/ruche/services/supervisor/execsup"
 )
@@ -147,18 +149,18 @@ func bench(ctx context.Context, o *options) (res *result, err error) {
 	if err := os.WriteFile(packFile, []byte(pack), 0o644); err != nil {
 		return nil, err
 	}
-	httpAddr, err := freeAddr()
+	httpAddr, err := benchenv.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	smtpAddr, err := freeAddr()
+	smtpAddr, err := benchenv.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
 
 	res = &result{
-		machine: machine(), loadBefore: loadavg(), views: o.views, clients: o.clients,
-		idleTimeout: o.idleTimeout, killInterval: o.killInterval, rucheVersion: version(ctx, o.ruche, "version"),
+		machine: benchenv.Machine(), loadBefore: benchenv.Loadavg(), views: o.views, clients: o.clients,
+		idleTimeout: o.idleTimeout, killInterval: o.killInterval, rucheVersion: benchenv.FirstLine(ctx, o.ruche, "version"),
 		dokuwiki: debVersion(ctx, "dokuwiki"), phpFPM: debVersion(ctx, "php8.2-fpm"),
 		upCommand: "ruche up --root TMP --http 127.0.0.1:PORT --smtp 127.0.0.1:PORT2 pack.yaml",
 		date:      time.Now().UTC().Format("2006-01-02"),
@@ -212,9 +214,9 @@ func bench(ctx context.Context, o *options) (res *result, err error) {
 		}
 	}
 	if up.exited() {
-		return nil, fmt.Errorf("ruche up exited during the measurement; its log:\n%s", tail(up.logPath, 20))
+		return nil, fmt.Errorf("ruche up exited during the measurement; its log:\n%s", benchenv.Tail(up.logPath, 20))
 	}
-	res.loadAfter = loadavg()
+	res.loadAfter = benchenv.Loadavg()
 	return res, nil
 }
 

@@ -11,13 +11,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ruche-box/ruche/cmd/internal/benchenv"
 )
 
 // upProcess is the running `ruche up`, in a process group of its own.
@@ -122,7 +123,7 @@ func (u *upProcess) waitWiki(ctx context.Context, within time.Duration, notPID i
 	var last string
 	for {
 		if u.exited() {
-			return fmt.Errorf("ruche up exited (%v); its log:\n%s", u.waitErr, tail(u.logPath, 20))
+			return fmt.Errorf("ruche up exited (%v); its log:\n%s", u.waitErr, benchenv.Tail(u.logPath, 20))
 		}
 		code, err := view(ctx, u.client)
 		if err == nil && code == http.StatusOK {
@@ -136,7 +137,7 @@ func (u *upProcess) waitWiki(ctx context.Context, within time.Duration, notPID i
 		last = fmt.Sprintf("status %d, %v", code, err)
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return fmt.Errorf("the wiki did not answer 200 on http://%s/ (Host %s) within %v: %s; ruche up's log:\n%s",
-				u.addr, wikiHost, within, last, tail(u.logPath, 20))
+				u.addr, wikiHost, within, last, benchenv.Tail(u.logPath, 20))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -404,68 +405,6 @@ func (u *upProcess) killMaster(ctx context.Context, within time.Duration) (time.
 	return time.Since(killed), nil
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// machine describes the CPU, cores, memory, OS and kernel.
-func machine() string {
-	cpu := "unknown CPU"
-	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(data), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-				cpu = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	mem := ""
-	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
-		for _, l := range strings.Split(string(data), "\n") {
-			if v, ok := strings.CutPrefix(l, "MemTotal:"); ok {
-				kib, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-				mem = fmt.Sprintf(", %.0f GiB", kib/(1<<20))
-			}
-		}
-	}
-	osName := runtime.GOOS
-	if data, err := os.ReadFile("/etc/debian_version"); err == nil {
-		osName = "Debian " + strings.TrimSpace(string(data))
-	}
-	kernel := ""
-	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		kernel = ", Linux " + strings.TrimSpace(string(data))
-	}
-	return fmt.Sprintf("%s (%d cores%s, %s/%s, %s%s)", cpu, runtime.NumCPU(), mem, runtime.GOOS, runtime.GOARCH, osName, kernel)
-}
-
-// version is the first line of `bin args...`.
-func version(ctx context.Context, bin string, args ...string) string {
-	out, err := exec.CommandContext(ctx, bin, args...).Output()
-	if err != nil {
-		return "?"
-	}
-	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	return line
-}
-
 // debVersion is an installed Debian package's version.
 func debVersion(ctx context.Context, pkg string) string {
 	out, err := exec.CommandContext(ctx, "dpkg-query", "-W", "-f", "${Version}", pkg).Output()
@@ -473,17 +412,4 @@ func debVersion(ctx context.Context, pkg string) string {
 		return "?"
 	}
 	return string(out)
-}
-
-// loadavg is the first three fields of /proc/loadavg.
-func loadavg() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(data))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
